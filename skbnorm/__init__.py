@@ -1,0 +1,17 @@
+"""skbnorm: scikit-learn estimators solved in the length-direction
+parametrisation behind Batch Normalization."""
+
+from .estimators import (
+    HalfspaceClassifier,
+    NormalizedLinearRegression,
+    NormalizedLogisticRegression,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "HalfspaceClassifier",
+    "NormalizedLinearRegression",
+    "NormalizedLogisticRegression",
+    "__version__",
+]

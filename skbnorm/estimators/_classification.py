@@ -1,0 +1,404 @@
+"""Learning halfspaces: the sigmoid and softplus (logistic) classifiers."""
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from ..objectives._linear import as_design
+from ..objectives._losses import LOSS_CODES
+from ._base import NormalizedLinearModel, check_finite_fit
+from ._docs import ATTRIBUTES_DOC, REFERENCES_DOC, SOLVER_DOC
+
+_CLASSIFIER_ATTRIBUTES = r"""
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients ``w~`` of the binary problem (classes_[1] is the
+        positive class, ``y = +1``) or of each one-vs-rest problem.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts in original coordinates, ``b - xbar^T coef``.
+
+    n_iter_ : ndarray of shape (1,) or (n_classes,)
+        Iterations run for each binary problem.
+
+    loss_curve_ : ndarray of shape (n_iter_ + 1,) or list of such arrays
+        The objective (weighted mean loss with labels mapped to +-1, plus the
+        penalty) at every iterate; a list with one array per class for
+        multiclass problems.
+
+    grad_norm_curve_ : ndarray or list of ndarray
+        The gradient norm in ``(coef, intercept)`` at every iterate.
+
+    direction_norm_curve_ : ndarray, list of ndarray, or None
+        ``||w_t||_2`` of the direction for bn/wn/gdnp (gdnp renormalises
+        ``w`` to ``||w||_S = 1``); None for gd/agd.
+
+    scale_ : ndarray of shape (1,) or (n_classes,)
+        The scale ``g`` of each problem (gd/agd: ``||coef||_S``).
+"""
+
+
+class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
+    """Binary halfspace learning, one-vs-rest for more classes."""
+
+    def _loss_code(self):
+        return LOSS_CODES[self._get_loss()]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is used as CSR without densifying
+            or copying; other sparse formats are converted to CSR once.
+
+        y : array-like of shape (n_samples,)
+            Class labels (any type). Binary problems are solved directly,
+            more classes one-vs-rest.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, acting as repetitions.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        warm = None
+        if self.warm_start and hasattr(self, "coef_"):
+            warm = (self.coef_.copy(), np.array(self.intercept_, copy=True),
+                    self.classes_.copy())
+        X, y, s, xbar = self._validate_fit_input(X, y, sample_weight)
+        check_classification_targets(y)
+        enc = LabelEncoder().fit(y)
+        classes = enc.classes_
+        yi = enc.transform(y)
+        # a class whose every sample has zero weight cannot be learned either
+        present = np.bincount(yi, weights=s, minlength=classes.size) > 0
+        if classes.size < 2 or present.sum() < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data "
+                "(with positive sample_weight), but the data contain only one "
+                f"class: {classes[np.flatnonzero(present)[:1]]!r}."
+            )
+        self._stopped_by_callback = False
+        self.classes_ = classes
+        code = self._loss_code()
+        design = as_design(X)
+        rng = check_random_state(self.random_state)
+        lipschitz = self._lipschitz(design, xbar, s)
+        n_problems = 1 if classes.size == 2 else classes.size
+        d = X.shape[1]
+        coefs = np.zeros((n_problems, d))
+        intercepts = np.zeros(n_problems)
+        ctx = self._init_callbacks(
+            X, y, self.max_iter + 1 if n_problems == 1 else n_problems,
+            sample_weight)
+        if warm is not None and not (
+            warm[2].shape == classes.shape and np.all(warm[2] == classes)
+            and warm[0].shape == coefs.shape
+        ):
+            warm = None
+        results = []
+        for k in range(n_problems):
+            pos = 1 if n_problems == 1 else k
+            yk = np.where(yi == pos, 1.0, -1.0)
+            sub = ctx
+            if ctx is not None and n_problems > 1:
+                sub = ctx.subcontext(task_name=f"one-vs-rest {classes[k]!r}",
+                                     max_subtasks=self.max_iter + 1)
+
+            def reconstruct(drv, status, k=k):
+                coef, b = drv.result(status)
+                c = coefs.copy()
+                i = intercepts.copy()
+                c[k] = coef
+                i[k] = b - float(xbar @ coef) if self.fit_intercept else 0.0
+                return {"coef_": c, "intercept_": i}
+
+            wk = None if warm is None else (warm[0][k], float(warm[1][k]))
+            res = self._solve(design, xbar, yk, s, code, rng, wk, lipschitz,
+                              sub, reconstruct)
+            check_finite_fit(res.coef, res.intercept)
+            coefs[k] = res.coef
+            intercepts[k] = res.intercept
+            results.append(res)
+        self.coef_ = coefs
+        self.intercept_ = intercepts
+        self.n_iter_ = np.array([r.n_iter for r in results], dtype=np.int32)
+        self.scale_ = np.array([r.scale for r in results])
+        self.lipschitz_ = float(lipschitz)
+        if n_problems == 1:
+            r = results[0]
+            self.loss_curve_ = r.loss_curve
+            self.grad_norm_curve_ = r.grad_norm_curve
+            self.direction_norm_curve_ = r.direction_norm_curve
+        else:
+            self.loss_curve_ = [r.loss_curve for r in results]
+            self.grad_norm_curve_ = [r.grad_norm_curve for r in results]
+            self.direction_norm_curve_ = (
+                None if results[0].direction_norm_curve is None
+                else [r.direction_norm_curve for r in results]
+            )
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y,
+                reconstruction_attributes={"coef_": self.coef_,
+                                           "intercept_": self.intercept_},
+            )
+        return self
+
+    def decision_function(self, X):
+        """Signed margin ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For binary problems the margin of ``classes_[1]``.
+        """
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            idx = (scores > 0).astype(int)
+        else:
+            idx = scores.argmax(axis=1)
+        return self.classes_[idx]
+
+
+_HALFSPACE_DOC = r"""Learning halfspaces with a smooth loss and normalized solvers.
+
+    Minimises, with labels mapped to ``y`` in {-1, +1} (``classes_[1]`` is
+    +1), ``z_i = -y_i x_ci`` and ``s`` the normalised sample weights,
+
+    .. math::
+
+        F(\tilde w, b) = \sum_i s_i\, \phi(-y_i (x_{ci}^\top \tilde w + b))
+        + \frac{\alpha}{2}\lVert \tilde w \rVert^2,
+
+    with ``phi(t) = log(1 + e^t)`` (``loss="softplus"``, logistic regression,
+    convex) or ``phi(t) = 1/(1 + e^-t)`` (``loss="sigmoid"``, a smooth,
+    non-convex 0-1 loss). More than two classes are handled one-vs-rest.
+
+    The sigmoid case, honestly: the sigmoid loss tends to the 0-1 loss as the
+    scale ``g`` grows, so for a good direction the best scale is often
+    infinite. ``gdnp``'s scale search is bounded (``|g| <= 1e4`` in units of
+    the unit-RMS normalised margin) and warns when it reaches the bound; the
+    adaptive step, whose denominator ``h(w, g)`` tends to 0 there, is never
+    formed by dividing by a vanishing ``h`` (it falls back to the gd step).
+    With ``alpha > 0`` the scale stays bounded.
+
+    Parameters
+    ----------
+    loss : {"sigmoid", "softplus"}, default="sigmoid"
+        The loss ``phi``.
+"""
+
+
+class HalfspaceClassifier(_HalfspaceBase):
+    __doc__ = (
+        _HALFSPACE_DOC
+        + SOLVER_DOC
+        + _CLASSIFIER_ATTRIBUTES
+        + ATTRIBUTES_DOC
+        + r"""
+    See Also
+    --------
+    NormalizedLogisticRegression : The softplus case, with probabilities.
+"""
+        + REFERENCES_DOC
+        + r"""
+    Examples
+    --------
+    >>> from skbnorm import HalfspaceClassifier
+    >>> from skbnorm.datasets import make_gaussian_halfspace
+    >>> X, y = make_gaussian_halfspace(500, 5, random_state=0)
+    >>> clf = HalfspaceClassifier(loss="sigmoid", random_state=0).fit(X, y)
+    >>> bool(clf.score(X, y) > 0.7)
+    True
+"""
+    )
+
+    _parameter_constraints = {
+        **NormalizedLinearModel._parameter_constraints,
+        "loss": [StrOptions({"sigmoid", "softplus"})],
+    }
+
+    def __init__(
+        self,
+        loss="sigmoid",
+        *,
+        solver="gdnp",
+        max_iter=1000,
+        tol=1e-6,
+        learning_rate="auto",
+        learning_rate_scale="auto",
+        n_bisection=30,
+        alpha=0.0,
+        fit_intercept=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.learning_rate_scale = learning_rate_scale
+        self.n_bisection = n_bisection
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _get_loss(self):
+        return self.loss
+
+
+class NormalizedLogisticRegression(_HalfspaceBase):
+    __doc__ = (
+        r"""Logistic regression solved with normalized solvers.
+
+    The softplus halfspace model ``HalfspaceClassifier(loss="softplus")`` with
+    probability estimates. Minimises
+
+    .. math::
+
+        F(\tilde w, b) = \sum_i s_i \log(1 + e^{-y_i (x_{ci}^\top \tilde w
+        + b)}) + \frac{\alpha}{2}\lVert \tilde w \rVert^2 .
+
+    With ``alpha = 0`` the minimiser is that of
+    :class:`sklearn.linear_model.LogisticRegression` with ``C=np.inf``; with
+    ``alpha > 0`` that of ``C = 1/(alpha * sum(sample_weight))``.
+
+    Parameters
+    ----------"""
+        + SOLVER_DOC
+        + _CLASSIFIER_ATTRIBUTES
+        + ATTRIBUTES_DOC
+        + r"""
+    See Also
+    --------
+    HalfspaceClassifier : The same model with the sigmoid loss as an option.
+    sklearn.linear_model.LogisticRegression : scikit-learn's solvers.
+"""
+        + REFERENCES_DOC
+        + r"""
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbnorm import NormalizedLogisticRegression
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(),
+    ...                     NormalizedLogisticRegression(alpha=1e-2,
+    ...                                                  random_state=0))
+    >>> bool(clf.fit(X, y).score(X, y) > 0.95)
+    True
+"""
+    )
+
+    def __init__(
+        self,
+        *,
+        solver="gdnp",
+        max_iter=1000,
+        tol=1e-6,
+        learning_rate="auto",
+        learning_rate_scale="auto",
+        n_bisection=30,
+        alpha=0.0,
+        fit_intercept=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.learning_rate_scale = learning_rate_scale
+        self.n_bisection = n_bisection
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _get_loss(self):
+        return "softplus"
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Binary: ``P(classes_[1] | x) = sigmoid(decision_function(x))``;
+        multiclass: the one-vs-rest sigmoids normalised to sum to one.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities in the order of ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        p = expit(scores)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            # log sigmoid without overflow: -log(1 + e^-s)
+            return np.column_stack([-np.logaddexp(0, scores),
+                                    -np.logaddexp(0, -scores)])
+        return np.log(self.predict_proba(X))

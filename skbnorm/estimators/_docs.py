@@ -1,0 +1,93 @@
+"""Docstring fragments shared by the estimators (one source for the math)."""
+
+SOLVER_DOC = r"""
+    solver : {"gdnp", "gd", "agd", "bn", "wn"}, default="gdnp"
+        The optimiser. With ``w~ = coef_`` in centered coordinates, ``G`` the
+        gradient of the objective in ``w~`` and ``L = lipschitz_`` the largest
+        eigenvalue of ``S``:
+
+        - ``"gd"``: gradient descent on ``(w~, b)``,
+          ``w~ <- w~ - learning_rate * G`` (default step ``1/L_f``,
+          ``L_f = sup|l''| L + alpha``).
+        - ``"agd"``: Nesterov's accelerated gradient with the same step and a
+          gradient-based adaptive restart.
+        - ``"bn"``: gradient descent on the Batch Normalization parameters
+          ``w~ = g w/||w||_S``: ``w <- w - eta grad_w f``,
+          ``g <- g - eta_g df/dg`` (Cai et al.'s ``epsilon``, ``epsilon_a``).
+        - ``"wn"``: the same with Weight Normalization, ``w~ = g w/||w||_2``.
+        - ``"gdnp"``: Kohler et al.'s Gradient Descent in Normalized
+          Parameters: an exact scale search on ``(g, b)`` each iteration and
+          the adaptive directional step
+          ``s_t = -||w||_S^3 / (L g h(w, g))``, with the safeguards described
+          in the user guide (descent is enforced; an undefined step falls
+          back to the gd-equivalent one).
+
+    max_iter : int, default=1000
+        Maximum number of iterations (directional steps for bn/wn/gdnp).
+
+    tol : float, default=1e-6
+        Stop when the Euclidean norm of the gradient of the objective with
+        respect to ``(coef_, intercept_)`` is at most ``tol``.
+
+    learning_rate : "auto" or float > 0, default="auto"
+        For gd/agd the step on ``w~`` (auto: ``1/L_f``); for bn/wn the
+        direction step ``eta`` (auto: ``||w_0||^2 / (g_0^2 L_f)``, which makes
+        the first step a gd step of ``1/L_f``; any value converges for bn, see
+        Cai et al. and Arora et al.); for gdnp a multiplier of its adaptive
+        step (auto: 1).
+
+    learning_rate_scale : "auto" or float > 0, default="auto"
+        For bn/wn the step ``eta_g`` on the scale ``g`` and the intercept
+        (auto: ``1/(sup|l''| + alpha ||w||^2/||w||_M^2)``, the inverse
+        curvature of the objective in ``g``). Unused by the other solvers.
+
+    n_bisection : int, default=30
+        Maximum number of steps of gdnp's scale search per iteration
+        (``T_s`` of Kohler et al.; a damped Newton method here, which reaches
+        machine precision in a few steps on the convex losses).
+
+    alpha : float, default=0.0
+        Strength of the L2 penalty ``alpha/2 ||coef_||^2`` added to the
+        weighted mean loss. 0 is the papers' setting.
+
+    fit_intercept : bool, default=True
+        Fit an intercept (the BN shift). With False the model is
+        ``x^T coef_`` and ``S`` is the uncentered second moment ``E[x x^T]``
+        (on centered data, the covariance: the papers' setting).
+
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` and ``intercept_``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial direction ``w_0 = S xi`` (``xi`` standard normal),
+        which lies in the range of ``S`` and is scaled to ``||w_0||_S = 1``.
+
+    verbose : int, default=0
+        If positive, print one line per iteration.
+"""
+
+ATTRIBUTES_DOC = r"""
+    lipschitz_ : float
+        ``L``, the largest eigenvalue of ``S = E_s[x_c x_c^T]`` (Lanczos).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+"""
+
+REFERENCES_DOC = r"""
+    References
+    ----------
+    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou and
+       K. Neymeyr, "Exponential convergence rates for Batch Normalization:
+       The power of length-direction decoupling in non-convex optimization",
+       AISTATS 2019.
+    .. [2] S. Arora, Z. Li and K. Lyu, "Theoretical analysis of auto
+       rate-tuning by Batch Normalization", ICLR 2019.
+    .. [3] Y. Cai, Q. Li and Z. Shen, "A quantitative analysis of the effect
+       of Batch Normalization on gradient descent", ICML 2019.
+    .. [4] B. O'Donoghue and E. Candès, "Adaptive restart for accelerated
+       gradient schemes", Foundations of Computational Mathematics, 2015.
+"""

@@ -1,0 +1,191 @@
+"""Least squares with normalized solvers."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+
+from ..objectives._linear import as_design
+from ..objectives._losses import SQUARED
+from ._base import NormalizedLinearModel, check_finite_fit
+from ._docs import ATTRIBUTES_DOC, REFERENCES_DOC, SOLVER_DOC
+
+
+class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
+    __doc__ = (
+        r"""Least squares solved in the length-direction (BN) parametrisation.
+
+    Minimises
+
+    .. math::
+
+        F(w, b) = \frac12 \sum_i s_i (y_i - x_i^\top w - b)^2
+        + \frac{\alpha}{2}\lVert w \rVert^2,
+
+    with ``s`` the sample weights normalised to sum to one. With
+    ``alpha = 0`` the solution is that of
+    :class:`sklearn.linear_model.LinearRegression` (the minimum-norm one when
+    ``S`` is singular, since every solver stays in the range of ``S``); with
+    ``alpha > 0`` that of :class:`sklearn.linear_model.Ridge` with
+    ``alpha_ridge = alpha * sum(sample_weight)`` (``n_samples * alpha``
+    without weights): Ridge penalises the sum of squares, not its mean, and
+    has no factor 1/2.
+
+    On least squares ``gdnp`` is Kohler et al.'s Theorem 1 iteration: the
+    optimal scale ``g* = -u^T w/||w||_S`` is found exactly and the direction
+    follows ``w <- w + 2 eta_t ((u^T w) u + rho(w) S w)/(w^T S w)`` with
+    ``eta_t = w^T S w/(2 L |rho(w)|)``, ``u = E[-y x_c]``,
+    ``rho(w) = -(u^T w)^2/(w^T S w)``; the suboptimality then obeys
+    ``f_t - f* <= (1 - mu/L)^(2t) (f_0 - f*)``.
+
+    Parameters
+    ----------"""
+        + SOLVER_DOC
+        + r"""
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Coefficients ``w~`` (the same in original and centered coordinates).
+
+    intercept_ : float
+        Intercept in original coordinates, ``b - xbar^T coef_``.
+
+    n_iter_ : int
+        Number of iterations run.
+
+    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+        The objective at every iterate, ``loss_curve_[0]`` at the start.
+
+    grad_norm_curve_ : ndarray of shape (n_iter_ + 1,)
+        The gradient norm (in ``(coef_, intercept_)``) at every iterate.
+
+    direction_norm_curve_ : ndarray of shape (n_iter_ + 1,) or None
+        ``||w_t||_2`` of the direction for bn and wn (its growth is the
+        auto rate-tuning of Arora et al.); for gdnp, which renormalises ``w``,
+        the norm before renormalisation is 1 in the S-norm; None for gd/agd.
+
+    scale_ : float
+        The scale ``g`` (bn, gdnp: ``g = ||coef_||_S`` up to sign; wn:
+        ``||coef_||_2`` up to sign; gd/agd: ``||coef_||_S``).
+"""
+        + ATTRIBUTES_DOC
+        + r"""
+    See Also
+    --------
+    NormalizedLogisticRegression : The softplus halfspace model.
+    sklearn.linear_model.LinearRegression : Direct least squares.
+"""
+        + REFERENCES_DOC
+        + r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnorm import NormalizedLinearRegression
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.standard_normal((100, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5]) + 3.0
+    >>> reg = NormalizedLinearRegression(random_state=0).fit(X, y)
+    >>> np.round(reg.coef_, 4), round(reg.intercept_, 4)
+    (array([ 1. , -2. ,  0.5]), 3.0)
+"""
+    )
+
+    def __init__(
+        self,
+        *,
+        solver="gdnp",
+        max_iter=1000,
+        tol=1e-6,
+        learning_rate="auto",
+        learning_rate_scale="auto",
+        n_bisection=30,
+        alpha=0.0,
+        fit_intercept=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.learning_rate_scale = learning_rate_scale
+        self.n_bisection = n_bisection
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is used as CSR without densifying
+            or copying; other sparse formats are converted to CSR once.
+
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, acting as repetitions.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        warm = None
+        if self.warm_start and hasattr(self, "coef_"):
+            warm = (self.coef_.copy(), float(self.intercept_))
+        X, y, s, xbar = self._validate_fit_input(X, y, sample_weight,
+                                                 y_numeric=True)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if warm is not None and warm[0].shape[0] != X.shape[1]:
+            warm = None
+        self._stopped_by_callback = False
+        design = as_design(X)
+        rng = check_random_state(self.random_state)
+        lipschitz = self._lipschitz(design, xbar, s)
+        ctx = self._init_callbacks(X, y, self.max_iter + 1, sample_weight)
+
+        def reconstruct(drv, status):
+            coef, b = drv.result(status)
+            intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
+            return {"coef_": coef, "intercept_": intercept}
+
+        res = self._solve(design, xbar, y, s, SQUARED, rng, warm, lipschitz,
+                          ctx, reconstruct)
+        check_finite_fit(res.coef, res.intercept)
+        self.coef_ = res.coef
+        self.intercept_ = float(res.intercept)
+        self.n_iter_ = res.n_iter
+        self.loss_curve_ = res.loss_curve
+        self.grad_norm_curve_ = res.grad_norm_curve
+        self.direction_norm_curve_ = res.direction_norm_curve
+        self.scale_ = float(res.scale)
+        self.lipschitz_ = float(lipschitz)
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y,
+                reconstruction_attributes={"coef_": self.coef_,
+                                           "intercept_": self.intercept_},
+            )
+        return self
+
+    def predict(self, X):
+        """Predict with the linear model ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values.
+        """
+        return self._decision(X)
