@@ -44,10 +44,19 @@ class LinearObjective:
         The pointwise loss; for "softplus" and "sigmoid" ``y`` is in {-1, +1}.
     alpha : float, default=0.0
         L2 penalty strength.
+
+    Attributes
+    ----------
+    loss_name : str
+        The loss.
     """
 
     def __init__(self, loss, alpha=0.0):
-        self.loss = loss
+        if loss not in LOSS_CODES:
+            raise ValueError(
+                f"loss must be one of {sorted(LOSS_CODES)}, got {loss!r}."
+            )
+        self.loss_name = loss
         self.alpha = alpha
 
     def _setup(self, X, y, sample_weight):
@@ -69,7 +78,7 @@ class LinearObjective:
         grad = np.empty(X.shape[1])
         forward(*design, zero, coef, m)
         f, sum_r, _ = margin_loss(
-            LOSS_CODES[self.loss], m, 1.0, float(intercept), y, s, r
+            LOSS_CODES[self.loss_name], m, 1.0, float(intercept), y, s, r
         )
         backward(*design, zero, r, grad)
         f += 0.5 * self.alpha * float(coef @ coef)

@@ -1,0 +1,169 @@
+"""The math layer: losses, the linear objective and the BN/WN chain rule."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from skbnorm.objectives import (
+    CURVATURE_BOUND,
+    LOSS_CODES,
+    LinearObjective,
+    loss_value_derivs,
+)
+from skbnorm.reparam import bn_chain, wn_chain
+
+LOSSES = ["squared", "softplus", "sigmoid"]
+
+
+def stencil(fun, x, h):
+    """Five-point central difference of a scalar function of a scalar."""
+    return (-fun(x + 2 * h) + 8 * fun(x + h) - 8 * fun(x - h) + fun(x - 2 * h)) / (
+        12 * h
+    )
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("y", [-1.0, 1.0])
+def test_loss_derivatives_match_stencil(loss, y):
+    m = np.linspace(-8, 8, 41)
+    val, d1, d2 = loss_value_derivs(loss, m, y)
+    h = 1e-3
+    fd1 = stencil(lambda t: loss_value_derivs(loss, t, y)[0], m, h)
+    fd2 = stencil(lambda t: loss_value_derivs(loss, t, y)[1], m, h)
+    np.testing.assert_allclose(d1, fd1, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(d2, fd2, rtol=1e-7, atol=1e-10)
+
+
+def test_loss_closed_forms():
+    m = np.array([-3.0, 0.0, 2.0])
+    v, d1, _ = loss_value_derivs("softplus", m, 1.0)
+    np.testing.assert_allclose(v, np.log1p(np.exp(-m)))
+    np.testing.assert_allclose(d1, -1 / (1 + np.exp(m)))
+    v, _, _ = loss_value_derivs("sigmoid", m, -1.0)
+    np.testing.assert_allclose(v, 1 / (1 + np.exp(-m)))
+    v, d1, d2 = loss_value_derivs("squared", m, 0.5)
+    np.testing.assert_allclose(v, 0.5 * (m - 0.5) ** 2)
+    np.testing.assert_allclose(d2, 1.0)
+
+
+@pytest.mark.parametrize("loss", ["softplus", "sigmoid"])
+def test_losses_overflow_free_and_bounded_curvature(loss):
+    m = np.array([-1e308, -1e5, -800.0, -30.0, 0.0, 30.0, 800.0, 1e5, 1e308])
+    with np.errstate(all="raise"):
+        val, d1, d2 = loss_value_derivs(loss, m, 1.0)
+    assert np.all(np.isfinite(val)) and np.all(np.isfinite(d1))
+    assert np.all(np.isfinite(d2))
+    grid = np.linspace(-20, 20, 200001)
+    _, _, d2 = loss_value_derivs(loss, grid, 1.0)
+    bound = CURVATURE_BOUND[LOSS_CODES[loss]]
+    assert np.max(np.abs(d2)) <= bound * (1 + 1e-12)
+    assert np.max(np.abs(d2)) >= bound * (1 - 1e-6)  # the bound is tight
+
+
+def _data(n=60, d=5, sparse=False, seed=0, loss="softplus"):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    X[:, 1] = np.where(rng.rand(n) < 0.3, X[:, 1], 0.0)
+    y = rng.standard_normal(n) if loss == "squared" else rng.choice([-1.0, 1.0], n)
+    sw = rng.uniform(0.5, 2.0, n)
+    return (sp.csr_matrix(X) if sparse else X), y, sw
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_objective_entry_points_agree_and_match_stencil(loss, sparse, alpha):
+    X, y, sw = _data(sparse=sparse, loss=loss)
+    obj = LinearObjective(loss, alpha=alpha)
+    rng = np.random.RandomState(1)
+    coef = rng.standard_normal(X.shape[1])
+    b = 0.3
+    f, gc, gb = obj.loss_gradient(X, y, coef, b, sample_weight=sw)
+    assert f == obj.loss(X, y, coef, b, sample_weight=sw)
+    gc2, gb2 = obj.gradient(X, y, coef, b, sample_weight=sw)
+    np.testing.assert_array_equal(gc, gc2)
+    assert gb == gb2
+    # reference value in NumPy
+    Xd = X.toarray() if sparse else X
+    val, _, _ = loss_value_derivs(loss, Xd @ coef + b, y)
+    np.testing.assert_allclose(f, sw @ val / sw.sum() + 0.5 * alpha * coef @ coef)
+    h = 1e-4
+    for j in range(X.shape[1]):
+        e = np.zeros_like(coef)
+        e[j] = 1.0
+        fd = stencil(lambda t, e=e: obj.loss(X, y, coef + t * e, b, sw), 0.0, h)
+        np.testing.assert_allclose(gc[j], fd, rtol=1e-7, atol=1e-9)
+    fd = stencil(lambda t: obj.loss(X, y, coef, b + t, sw), 0.0, h)
+    np.testing.assert_allclose(gb, fd, rtol=1e-7, atol=1e-9)
+
+
+def _bn_setup(seed=0, weight_norm=False):
+    X, y, sw = _data(seed=seed)
+    s = sw / sw.sum()
+    Xc = X - s @ X
+    S = Xc.T @ (s[:, None] * Xc)
+    M = np.eye(X.shape[1]) if weight_norm else S
+    obj = LinearObjective("softplus", alpha=0.1)
+
+    def f_of(w, g):
+        wt = g * w / np.sqrt(w @ M @ w)
+        return obj.loss(Xc, y, wt, 0.2, sw)
+
+    rng = np.random.RandomState(seed + 1)
+    w = rng.standard_normal(X.shape[1])
+    g = 1.7
+    wt = g * w / np.sqrt(w @ M @ w)
+    G = obj.gradient(Xc, y, wt, 0.2, sw)[0]
+    return f_of, w, g, G, S, M
+
+
+@pytest.mark.parametrize("weight_norm", [False, True])
+def test_chain_rule_matches_stencil(weight_norm):
+    f_of, w, g, G, S, M = _bn_setup(weight_norm=weight_norm)
+    grad_w = np.empty_like(w)
+    if weight_norm:
+        dg = wn_chain(G, w, g, grad_w)
+    else:
+        dg = bn_chain(G, w, g, S @ w, w @ S @ w, grad_w)
+    h = 1e-4
+    fd_g = stencil(lambda t: f_of(w, g + t), 0.0, h)
+    np.testing.assert_allclose(dg, fd_g, rtol=1e-7)
+    for j in range(w.size):
+        e = np.zeros_like(w)
+        e[j] = 1.0
+        fd = stencil(lambda t, e=e: f_of(w + t * e, g), 0.0, h)
+        np.testing.assert_allclose(grad_w[j], fd, rtol=1e-6, atol=1e-10)
+    # scale invariance: the direction gradient is orthogonal to w
+    assert abs(w @ grad_w) <= 1e-12 * np.linalg.norm(w) * np.linalg.norm(grad_w)
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    X=arrays(np.float64, (12, 3), elements=finite),
+    coef=arrays(np.float64, 3, elements=st.floats(-10, 10)),
+    b=st.floats(-10, 10),
+    loss=st.sampled_from(LOSSES),
+    labels=arrays(np.float64, 12, elements=st.sampled_from([-1.0, 1.0])),
+)
+def test_objective_property_finite_and_consistent(X, coef, b, loss, labels):
+    obj = LinearObjective(loss, alpha=0.05)
+    f, gc, gb = obj.loss_gradient(X, labels, coef, b)
+    assert np.isfinite(f) and np.all(np.isfinite(gc)) and np.isfinite(gb)
+    # Mean value theorem: the central difference equals the slope at some
+    # point within h, and the gradient is Lipschitz with constant Lf, so
+    # |fd - slope| <= Lf h |d|^2, plus the rounding of the two evaluations.
+    direction = np.array([0.3, -0.5, 0.8])
+    curv = CURVATURE_BOUND[LOSS_CODES[loss]]
+    Lf = curv * np.linalg.eigvalsh(X.T @ X / X.shape[0])[-1] + 0.05
+    h = 1e-4 / np.sqrt(1.0 + Lf)
+    fd = (obj.loss(X, labels, coef + h * direction, b)
+          - obj.loss(X, labels, coef - h * direction, b)) / (2 * h)
+    slope = gc @ direction
+    bound = Lf * h * (direction @ direction) + 1e-13 * (1 + abs(f)) / h
+    assert abs(fd - slope) <= bound

@@ -1,0 +1,179 @@
+"""Kernels and solvers against NumPy: design products, Lanczos, scale search,
+and every solver against its reference twin (``_twins.py``)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skbnorm import (
+    HalfspaceClassifier,
+    NormalizedLinearRegression,
+)
+from skbnorm.objectives import as_design
+from skbnorm.objectives._linear import backward, backward2, forward
+from skbnorm.solvers import Problem
+from skbnorm.solvers._common import lanczos_lmax, scale_search
+
+from ._twins import Twin
+
+
+def _design_data(dtype=np.float64, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((40, 7))
+    X[X < 0.3] = 0.0
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_forward_backward_match_numpy(dtype, sparse):
+    X = _design_data(dtype)
+    rng = np.random.RandomState(1)
+    xbar = rng.standard_normal(7)
+    w = rng.standard_normal(7)
+    a = rng.standard_normal(40)
+    c = rng.standard_normal(40)
+    A = sp.csr_matrix(X) if sparse else X
+    design = as_design(A)
+    Xc = X.astype(np.float64) - xbar
+    t = np.empty(40)
+    forward(*design, xbar, w, t)
+    np.testing.assert_allclose(t, Xc @ w, rtol=1e-6 if dtype == np.float32 else 1e-12,
+                               atol=1e-12)
+    out = np.empty(7)
+    backward(*design, xbar, a, out)
+    np.testing.assert_allclose(out, Xc.T @ a, rtol=1e-10, atol=1e-12)
+    oa, oc = np.empty(7), np.empty(7)
+    backward2(*design, xbar, a, c, oa, oc)
+    np.testing.assert_allclose(oa, Xc.T @ a, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(oc, Xc.T @ c, rtol=1e-10, atol=1e-12)
+
+
+def test_sparse_design_is_neither_copied_nor_densified():
+    X = sp.csr_matrix(_design_data())
+    Xd, data, indices, indptr, is_sparse = as_design(X)
+    assert is_sparse and Xd.size == 0
+    assert data is X.data and indices is X.indices and indptr is X.indptr
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lanczos_matches_eigvalsh(sparse):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 30)) @ np.diag(np.logspace(0, 2, 30))
+    s = rng.uniform(0.1, 1.0, 200)
+    s /= s.sum()
+    xbar = s @ X
+    Xc = X - xbar
+    S = Xc.T @ (s[:, None] * Xc)
+    A = sp.csr_matrix(X) if sparse else X
+    lmax = lanczos_lmax(*as_design(A), xbar, s, 30)
+    np.testing.assert_allclose(lmax, np.linalg.eigvalsh(S)[-1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("code,fit_b", [(0, True), (1, True), (1, False)])
+def test_scale_search_finds_the_argmin(code, fit_b):
+    rng = np.random.RandomState(0)
+    t = rng.standard_normal(300)
+    y = t * 2.0 + rng.standard_normal(300) if code == 0 else np.where(
+        t + 0.7 * rng.standard_normal(300) > 0.2, 1.0, -1.0)
+    s = np.full(300, 1 / 300)
+    t -= s @ t
+    inv = 1.0 / np.sqrt(s @ t**2)
+    g, b, f, steps, capped = scale_search(code, t, inv, y, s, 0.0, 1.0, fit_b,
+                                          1.0, 0.0, 50, 1.0, 1e-12, np.inf)
+    assert not capped and steps < 20
+
+    from scipy.optimize import minimize
+
+    from skbnorm.objectives import loss_value_derivs
+
+    name = ["squared", "softplus"][code]
+
+    def obj(p):
+        return s @ loss_value_derivs(name, p[0] * t * inv + (p[1] if fit_b else 0),
+                                     y)[0]
+
+    ref = minimize(obj, [1.0, 0.0], method="Nelder-Mead",
+                   options={"xatol": 1e-12, "fatol": 1e-15, "maxiter": 20000})
+    np.testing.assert_allclose(f, ref.fun, rtol=1e-10)
+    assert f <= ref.fun + 1e-14
+    np.testing.assert_allclose(g, ref.x[0], rtol=1e-5)
+
+
+def _problem(kind, seed=0, n=80, d=5):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d)) @ np.diag([1.0, 2.0, 0.5, 1.5, 1.0][:d]) + 0.3
+    if kind == "squared":
+        y = X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) + 1.0
+    else:
+        y = np.where(X @ rng.standard_normal(d) + rng.standard_normal(n) > 0.5,
+                     1.0, -1.0)
+    return X, y
+
+
+def _fit(loss, solver, X, y, n_iter, **kw):
+    if loss == "squared":
+        est = NormalizedLinearRegression(solver=solver, max_iter=n_iter, tol=0.0,
+                                         random_state=3, **kw)
+    else:
+        est = HalfspaceClassifier(loss=loss, solver=solver, max_iter=n_iter,
+                                  tol=0.0, random_state=3, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    return est, np.ravel(est.coef_)
+
+
+TWIN_CASES = [
+    (loss, solver, alpha)
+    for loss in ["squared", "softplus", "sigmoid"]
+    for solver in ["gd", "agd", "bn", "wn", "gdnp"]
+    for alpha in [0.0, 0.1]
+    if not (solver == "gdnp" and loss == "sigmoid")
+]
+
+
+@pytest.mark.parametrize("loss,solver,alpha", TWIN_CASES)
+def test_solver_agrees_with_numpy_twin(loss, solver, alpha):
+    X, y = _problem(loss)
+    n_iter = 6
+    twin = Twin(X, y, loss, alpha=alpha)
+    if solver in ("gd", "agd"):
+        losses, wt, b = twin.gd(3, n_iter, accel=solver == "agd")
+    elif solver in ("bn", "wn"):
+        losses, wt, b = twin.bn(3, n_iter, weight_norm=solver == "wn")
+    else:
+        losses, wt, b = twin.gdnp(3, n_iter)
+    est, coef = _fit(loss, solver, X, y, n_iter, alpha=alpha)
+    np.testing.assert_allclose(est.loss_curve_[:n_iter], losses, rtol=1e-9)
+    if solver != "agd":
+        # the estimator's final iterate is the one after n_iter updates (agd
+        # returns its extrapolated point, which the twin does not form)
+        np.testing.assert_allclose(coef, wt, rtol=1e-7, atol=1e-9)
+
+
+def test_gdnp_sigmoid_twin_first_iterations_descend():
+    # The sigmoid's scale search is a bounded trust region (see the solver's
+    # docs); check its iterates keep decreasing the objective.
+    X, y = _problem("sigmoid")
+    est, _ = _fit("sigmoid", "gdnp", X, y, 30)
+    assert np.all(np.diff(est.loss_curve_) <= 1e-12)
+
+
+def test_problem_random_direction_in_range_of_S():
+    X = np.random.RandomState(0).standard_normal((50, 4))
+    X = np.column_stack([X, X[:, 0] + X[:, 1], np.ones(50)])  # rank 4 after centering
+    s = np.full(50, 1 / 50)
+    xbar = s @ X
+    p = Problem(as_design(X), xbar, np.zeros(50), s, 0, 0.0, True, 1e-6, 10)
+    w = p.random_direction(np.random.RandomState(0))
+    Xc = X - xbar
+    S = Xc.T @ (s[:, None] * Xc)
+    evals, evecs = np.linalg.eigh(S)
+    null = evecs[:, evals < 1e-10 * evals[-1]]
+    assert null.shape[1] == 2
+    np.testing.assert_allclose(null.T @ w, 0.0, atol=1e-10)
+    np.testing.assert_allclose(w @ S @ w, 1.0)
