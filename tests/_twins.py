@@ -91,7 +91,8 @@ class Twin:
         b = self.b0()
         M = np.eye(len(w)) if weight_norm else self.S
         nrm = w @ M @ w
-        eta = (w @ w if weight_norm else 1.0) / (g * g * self.Lf)
+        safety = 0.5 if weight_norm else 1.0
+        eta0 = safety * (w @ w if weight_norm else 1.0) / (g * g * self.Lf)
         losses = []
         for _ in range(n_iter):
             nrm = w @ M @ w
@@ -100,8 +101,9 @@ class Twin:
             G, gb = self.grad(wt, b)
             dg = w @ G / np.sqrt(nrm)
             gw = g / np.sqrt(nrm) * (G - (w @ G) / nrm * (M @ w))
-            eta_g = 1.0 / (self.curv + self.alpha * (w @ w) / nrm)
-            w = w - eta * gw
+            eta_g = safety / ((self.curv * (w @ self.S @ w) + self.alpha * (w @ w))
+                              / nrm)
+            w = w - min(eta0, safety * nrm / (g * g * self.Lf)) * gw
             g = g - eta_g * dg
             b = b - eta_g * gb
         return np.array(losses), g * w / np.sqrt(w @ M @ w), b

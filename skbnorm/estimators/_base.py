@@ -43,7 +43,7 @@ class _FitResult:
     """What one (binary or regression) problem's solve produced."""
 
     __slots__ = ("coef", "intercept", "n_iter", "loss_curve", "grad_norm_curve",
-                 "direction_norm_curve", "scale", "status")
+                 "direction_norm_curve", "scale", "status", "scale_at_bound")
 
 
 class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
@@ -142,6 +142,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             res.grad_norm_curve = np.zeros(1)
             res.scale = 0.0
             res.status = CONVERGED
+            res.scale_at_bound = False
             return res
 
         if solver in ("gd", "agd"):
@@ -186,6 +187,13 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                     if stop and status == RUNNING:
                         n_iter, status = k, STALLED
                         self._stopped_by_callback = True
+        final = min(n_iter, max_iter)
+        if (hasattr(drv, "restore_best") and status != DIVERGED
+                and loss_hist[final] > loss_hist[0] + 1e-12 * abs(loss_hist[0])):
+            # the objective ended above its start: a step too long threw the
+            # iterate into a region where the loss saturates (its gradient
+            # vanishes there, so the run may even look converged)
+            status = drv.restore_best()
         coef, b = drv.result(status)
         res.coef = coef
         res.intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
@@ -203,6 +211,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         else:
             res.scale = float(drv.scale)
         res.status = status
+        res.scale_at_bound = bool(getattr(drv, "scale_at_bound", False))
         self._warn_status(res)
         return res
 
@@ -221,8 +230,11 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         elif res.status == DIVERGED:
             warnings.warn(
                 f"{name}(solver={self.solver!r}) diverged: the objective became "
-                f"non-finite with learning_rate={self.learning_rate!r}. The best "
-                "iterate seen is returned; use a smaller learning_rate or 'auto'.",
+                "non-finite or ended above its starting value "
+                f"({res.loss_curve[0]:.6g}) with "
+                f"learning_rate={self.learning_rate!r}. The best iterate seen "
+                "is returned (loss_curve_ keeps the whole run); use a smaller "
+                "learning_rate or 'auto'.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -237,7 +249,17 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        elif res.status == STALLED and not getattr(self, "_stopped_by_callback",
+        if res.scale_at_bound and res.status != SCALE_CAP:
+            warnings.warn(
+                f"{name}(solver={self.solver!r}): the last scale search ended at "
+                "its trust-region bound, i.e. the objective still decreases as "
+                f"the scale grows (g = {res.scale:.4g}). For the sigmoid loss "
+                "the infimum is the 0-1 loss at g = inf: the small gradient "
+                "norm reflects the saturated loss, not a finite optimum.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if res.status == STALLED and not getattr(self, "_stopped_by_callback",
                                                    False) and final > self.tol:
             warnings.warn(
                 f"{name}(solver={self.solver!r}) stopped after {res.n_iter} "

@@ -1,11 +1,15 @@
 """Learning halfspaces: the sigmoid and softplus (logistic) classifiers."""
 
+import warnings
+
 import numpy as np
 from scipy.special import expit
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..objectives._linear import as_design
@@ -133,6 +137,20 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             coefs[k] = res.coef
             intercepts[k] = res.intercept
             results.append(res)
+            if self.alpha == 0:
+                margins = yk * (safe_sparse_dot(X, res.coef) + res.intercept)
+                if np.all(margins[s > 0] > 0):
+                    warnings.warn(
+                        f"{type(self).__name__}: the training data of "
+                        f"{'the' if n_problems == 1 else repr(classes[k])} "
+                        "problem are linearly separable (every sample with "
+                        "positive weight has a positive margin), so with "
+                        "alpha=0 the loss has no minimiser: its infimum is at "
+                        "an infinite scale and coef_ depends on tol and "
+                        "max_iter. Set alpha > 0 for a unique, finite solution.",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
         self.coef_ = coefs
         self.intercept_ = intercepts
         self.n_iter_ = np.array([r.n_iter for r in results], dtype=np.int32)

@@ -31,15 +31,18 @@ SOLVER_DOC = r"""
 
     learning_rate : "auto" or float > 0, default="auto"
         For gd/agd the step on ``w~`` (auto: ``1/L_f``); for bn/wn the
-        direction step ``eta`` (auto: ``||w_0||^2 / (g_0^2 L_f)``, which makes
-        the first step a gd step of ``1/L_f``; any value converges for bn, see
-        Cai et al. and Arora et al.); for gdnp a multiplier of its adaptive
-        step (auto: 1).
+        direction step ``eta``, fixed over the run as in the papers (Cai et
+        al.: any value converges for bn on least squares; Arora et al.: the
+        growth of ``||w||`` tunes the effective step ``eta/||w||^2``); auto:
+        ``eta_t = min(eta_0, ||w_t||_M^2 / (g_t^2 L_f))``, the largest step
+        whose effect on ``w~`` never exceeds gd's ``1/L_f``. For gdnp a
+        multiplier of its adaptive step (auto: 1).
 
     learning_rate_scale : "auto" or float > 0, default="auto"
         For bn/wn the step ``eta_g`` on the scale ``g`` and the intercept
-        (auto: ``1/(sup|l''| + alpha ||w||^2/||w||_M^2)``, the inverse
-        curvature of the objective in ``g``). Unused by the other solvers.
+        (auto: ``||w||_M^2/(sup|l''| ||w||_S^2 + alpha ||w||^2)``, the
+        inverse of a bound on the curvature of the objective in ``g``,
+        recomputed each iteration). Unused by the other solvers.
 
     n_bisection : int, default=30
         Maximum number of steps of gdnp's scale search per iteration

@@ -10,7 +10,15 @@ parameter, with a direction step ``eta`` and a scale step ``eta_g``
     b <- b   - eta_g * df/db
 
 ``w`` is never renormalised: ``w^T grad_w f = 0``, so ``||w||`` grows and the
-effective step ``eta/||w||^2`` tunes itself (Arora et al., 2019).
+effective step ``eta/||w||^2`` tunes itself (Arora et al., 2019) -- with a
+fixed ``eta`` (a float ``learning_rate``), as in the papers. With
+``learning_rate="auto"`` the direction step is
+``eta_t = min(eta_0, ||w_t||_M^2/(g_t^2 L_f))`` with
+``eta_0 = ||w_0||_M^2/(g_0^2 L_f)``: the step it induces on ``w~`` never
+exceeds gd's ``1/L_f``. A fixed ``eta`` lets ``(g/||w||_M)^2 eta`` drift
+above ``2/L_f`` when ``g`` grows, and the run then blows up before the
+growth of ``||w||`` restores stability (measured: wn on a one-hot design
+reached an objective of 1e25 before recovering).
 """
 
 import math
@@ -38,12 +46,19 @@ from ._common import (
 
 @jit
 def bn_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
-              fit_b, weight_norm, eta, eta_g, auto_eta_g, curvature, tol,
+              fit_b, weight_norm, eta, auto_eta, lip_f, eta_g, auto_eta_g,
+              curvature, tol,
               max_iter, it0, it1, w, sc, best, t, r, st, G, Sw, gw,
               loss_hist, grad_hist, dir_hist):
     """Iterations ``it0 .. it1-1``; ``sc = [g, b, best_f, best_g, best_b]``."""
     d = w.shape[0]
     n = t.shape[0]
+    # bn splits w~ S-orthogonally into length and direction, which on least
+    # squares makes the Hessian block diagonal, so the two auto steps add up
+    # to at most one gd step. wn's Euclidean split does not: the two steps
+    # can add up to twice a stable step, and do (measured: a blow-up on a
+    # one-hot design), so wn's auto steps are halved.
+    safety = 0.5 if weight_norm else 1.0
     for k in range(it0, it1):
         g = sc[0]
         b = sc[1]
@@ -90,11 +105,17 @@ def bn_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             dg = bn_chain(G, w, g, Sw, nS_sq, gw)
         step_g = eta_g
         if auto_eta_g:
-            # curvature of f in g: sup|l''| (unit-RMS normalised margins) plus
-            # the penalty's alpha ||w||^2/||w||_M^2
-            step_g = 1.0 / (curvature + alpha * nW_sq / n_sq)
+            # curvature bound of f in g: the margins x_c^T w/||w||_M have
+            # mean square ||w||_S^2/||w||_M^2 (1 for bn), plus the penalty's
+            # alpha ||w||^2/||w||_M^2
+            step_g = safety / ((curvature * nS_sq + alpha * nW_sq) / n_sq)
+        step_w = eta
+        if auto_eta and g != 0.0:
+            # grad_w f = (g/||w||_M) P G moves w~ by (g/||w||_M)^2 eta P G:
+            # keep that induced step at most 1/L_f (and eta at most eta_0)
+            step_w = min(eta, safety * n_sq / (g * g * lip_f))
         for j in range(d):
-            w[j] -= eta * gw[j]
+            w[j] -= step_w * gw[j]
         sc[0] = g - step_g * dg
         if fit_b:
             sc[1] = b - step_g * gb
@@ -110,13 +131,15 @@ class BNSolver:
                  learning_rate_scale):
         p = self.p = problem
         self.w = np.array(direction, dtype=np.float64)
-        lf = p.lipschitz_coef
-        if learning_rate == "auto":
-            # the step that makes the first direction step a gd step of 1/L_f
-            # on w~: grad_w f = (g/||w||) P G, so eta = ||w||^2 / (g^2 L_f)
+        self.auto_eta = learning_rate == "auto"
+        if self.auto_eta:
+            # eta_0 makes the first direction step a gd step of 1/L_f on w~
             norm_sq = float(self.w @ self.w) if self.weight_norm else 1.0
             g0 = max(abs(scale), 1e-12)
+            lf = p.lipschitz_coef
             self.eta = norm_sq / (g0 * g0 * lf) if lf > 0 else 1.0
+            if self.weight_norm:
+                self.eta *= 0.5  # see the kernel's comment on wn's safety
         else:
             self.eta = float(learning_rate)
         self.auto_eta_g = learning_rate_scale == "auto"
@@ -134,10 +157,18 @@ class BNSolver:
     def run(self, it0, it1, loss_hist, grad_hist, dir_hist):
         p = self.p
         return bn_kernel(*p.args, p.fit_intercept, self.weight_norm, self.eta,
-                         self.eta_g, self.auto_eta_g, p.curvature, p.tol,
+                         self.auto_eta, p.lipschitz_coef, self.eta_g,
+                         self.auto_eta_g, p.curvature, p.tol,
                          p.max_iter, it0, it1, self.w, self.sc, self.best,
                          self.t, self.r, self.st, self.G, self.Sw, self.gw,
                          loss_hist, grad_hist, dir_hist)
+
+    def restore_best(self):
+        """Make the best iterate seen (lowest objective) the result."""
+        self.w[:] = self.best
+        self.sc[0] = self.sc[3]
+        self.sc[1] = self.sc[4]
+        return DIVERGED
 
     def result(self, status):
         """``(coef, intercept_centered)`` of the current iterate."""

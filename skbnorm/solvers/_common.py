@@ -97,6 +97,12 @@ class Problem:
         xi = random_state.standard_normal(self.n_features)
         t = np.empty(self.n_samples)
         forward(*self.design, self.xbar, xi, t)
+        # columns constant up to the rounding of their centering are constant:
+        # compare the centered energy with the uncentered one
+        shift = float(self.xbar @ xi)
+        centered = weighted_sq_norm(t, self.s)
+        if not centered > 1e-20 * (centered + shift * shift):
+            return None
         w = np.empty(self.n_features)
         backward(*self.design, self.xbar, self.s * t, w)
         forward(*self.design, self.xbar, w, t)
@@ -198,11 +204,13 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
     ``|b - b_0| <= B``: a bounded search, as the bisection bracket of Kohler
     et al.'s Algorithm 3 is.
 
-    Returns ``(g, b, f, steps, capped)``.
+    Returns ``(g, b, f, steps, edge)``: ``edge`` is 0 when the search ended
+    inside the bracket, 1 at the trust-region bound (the objective still
+    decreases as ``|g|`` grows), 2 at ``MAX_SCALE``.
     """
     f, dg, db, hgg, hgb, hbb = _scale_eval(code, t, inv_norm, y, s, alpha, pen,
                                            g, b, True)
-    capped = False
+    edge = 0
     steps = 0
     lip = curvature + alpha * pen
     g_bound = min(growth * max(abs(g), 1.0), MAX_SCALE)
@@ -244,6 +252,7 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         pb *= tau
         slope = dg * pg + db * pb
         if slope >= 0.0:  # at the bracket's edge, pushing outwards
+            edge = 2 if g_bound >= MAX_SCALE else 1
             break
         lam = 1.0
         accepted = False
@@ -265,11 +274,11 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         f, dg, db, hgg, hgb, hbb = _scale_eval(code, t, inv_norm, y, s, alpha,
                                                pen, g, b, True)
         if abs(g) >= g_bound * (1.0 - 1e-12):
-            capped = g_bound >= MAX_SCALE
+            edge = 2 if g_bound >= MAX_SCALE else 1
             break
         if moved <= 1e-15 * (1.0 + abs(g) + abs(b)) or gain <= 1e-15 * abs(f):
             break
-    return g, b, f, steps, capped
+    return g, b, f, steps, edge
 
 
 @jit

@@ -110,8 +110,14 @@ class GDSolver:
                          self.x, self.x_prev, self.sc, self.best, self.yv,
                          self.m, self.r, self.grad, loss_hist, grad_hist)
 
+    def restore_best(self):
+        """Make the best iterate seen (lowest objective) the result."""
+        self.yv[:] = self.best
+        self.sc[0] = self.sc[4]
+        return DIVERGED
+
     def result(self, status):
-        """``(coef, intercept_centered, scale)`` of the last evaluated point."""
+        """``(coef, intercept_centered)`` of the last evaluated point."""
         if status == RUNNING:
             return self.x.copy(), self.sc[0]
         return self.yv.copy(), self.sc[0]

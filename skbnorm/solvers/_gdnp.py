@@ -66,7 +66,8 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                 loss_hist, grad_hist, dir_hist):
     """Iterations ``it0 .. it1-1``.
 
-    ``sc = [g, b, f, ready, search_steps, step_shrink]``.
+    ``sc = [g, b, f, ready, search_steps, step_shrink, edge]`` where ``edge``
+    is the last scale search's end (see :func:`scale_search`).
 
     On entry with ``sc[3] == 0`` the margins ``t`` and the scale search at
     ``w`` are (re)computed; afterwards they are carried between iterations.
@@ -80,7 +81,7 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         if not nS_sq > 0.0:
             return it0, STALLED
         pen = dot(w, w) / nS_sq
-        g, b, f, steps, capped = scale_search(
+        g, b, f, steps, edge = scale_search(
             code, t, 1.0 / math.sqrt(nS_sq), y, s, alpha, pen, fit_b, sc[0],
             sc[1], n_search, curvature, search_tol, growth)
         sc[0] = g
@@ -88,7 +89,8 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         sc[2] = f
         sc[3] = 1.0
         sc[4] += steps
-        if capped:
+        sc[6] = edge
+        if edge == 2:
             return it0, SCALE_CAP
     for k in range(it0, it1):
         g = sc[0]
@@ -142,7 +144,7 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             nn_sq = weighted_sq_norm(t_new, s)
             if nn_sq > 0.0 and np.isfinite(nn_sq):
                 pen = dot(w_new, w_new) / nn_sq
-                g2, b2, f2, steps, capped = scale_search(
+                g2, b2, f2, steps, edge = scale_search(
                     code, t_new, 1.0 / math.sqrt(nn_sq), y, s, alpha, pen,
                     fit_b, g, b, n_search, curvature, search_tol, growth)
                 sc[4] += steps
@@ -164,7 +166,8 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         sc[0] = g2
         sc[1] = b2
         sc[2] = f2
-        if capped:
+        sc[6] = edge
+        if edge == 2:
             return k + 1, SCALE_CAP
     return it1, RUNNING
 
@@ -181,7 +184,7 @@ class GDNPSolver:
         self.scale_growth = (SIGMOID_SCALE_GROWTH if p.code == SIGMOID
                              else np.inf)
         n, d = p.n_samples, p.n_features
-        self.sc = np.array([scale, intercept, np.nan, 0.0, 0.0, 1.0])
+        self.sc = np.array([scale, intercept, np.nan, 0.0, 0.0, 1.0, 0.0])
         self.t = np.empty(n)
         self.t_new = np.empty(n)
         self.w_new = np.empty(d)
@@ -210,3 +213,8 @@ class GDNPSolver:
     @property
     def scale(self):
         return self.sc[0]
+
+    @property
+    def scale_at_bound(self):
+        """Whether the last scale search ended at its trust-region bound."""
+        return self.sc[6] == 1.0

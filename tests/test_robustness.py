@@ -1,0 +1,264 @@
+"""Bad input, numerical trouble, and the promises about the user's data."""
+
+import io
+import tracemalloc
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skbnorm import (
+    HalfspaceClassifier,
+    NormalizedLinearRegression,
+    NormalizedLogisticRegression,
+)
+from skbnorm.datasets import load_a9a
+
+SOLVERS = ["gdnp", "gd", "agd", "bn", "wn"]
+
+
+def _all_estimators(**kw):
+    for solver in SOLVERS:
+        yield NormalizedLinearRegression(solver=solver, **kw), "reg"
+        yield NormalizedLogisticRegression(solver=solver, **kw), "clf"
+        yield HalfspaceClassifier(loss="sigmoid", solver=solver, **kw), "clf"
+
+
+def _targets(kind, X, rng):
+    if kind == "reg":
+        return X @ rng.standard_normal(X.shape[1]) + rng.standard_normal(len(X))
+    return np.where(X @ rng.standard_normal(X.shape[1])
+                    + rng.standard_normal(len(X)) > 0, "yes", "no")
+
+
+def _assert_finite_fit(est):
+    for name in ("coef_", "intercept_", "scale_", "loss_curve_",
+                 "grad_norm_curve_"):
+        assert np.all(np.isfinite(np.asarray(getattr(est, name), dtype=float))), name
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_raises(bad):
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    X[3, 1] = bad
+    y = np.arange(20) % 2
+    for est, _ in _all_estimators():
+        with pytest.raises(ValueError, match="Input X contains"):
+            est.fit(X, y)
+    y = np.arange(20.0)
+    y[2] = bad
+    X[3, 1] = 0.0
+    with pytest.raises(ValueError, match="Input y contains"):
+        NormalizedLinearRegression().fit(X, y)
+
+
+def test_single_class_raises():
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    for est in (NormalizedLogisticRegression(), HalfspaceClassifier()):
+        with pytest.raises(ValueError, match="only one class"):
+            est.fit(X, np.ones(20))
+        # a second class present only with zero weight is still one class
+        y = np.r_[np.ones(19), 0]
+        w = np.r_[np.ones(19), 0.0]
+        with pytest.raises(ValueError, match="only one class"):
+            est.fit(X, y, sample_weight=w)
+
+
+def test_bad_sample_weight_raises():
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    y = np.arange(20) % 2
+    est = NormalizedLogisticRegression()
+    with pytest.raises(ValueError, match="(?i)negative"):
+        est.fit(X, y, sample_weight=-np.ones(20))
+    with pytest.raises(ValueError, match="non-zero"):
+        est.fit(X, y, sample_weight=np.zeros(20))
+
+
+def test_bad_parameters_raise():
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    y = np.arange(20) % 2
+    for params in ({"solver": "sgd"}, {"learning_rate": 0.0},
+                   {"learning_rate": "fast"}, {"alpha": -1.0},
+                   {"max_iter": 0}, {"n_bisection": 0}, {"tol": -1.0}):
+        with pytest.raises(ValueError, match=next(iter(params))):
+            NormalizedLogisticRegression(**params).fit(X, y)
+    with pytest.raises(ValueError, match="loss"):
+        HalfspaceClassifier(loss="hinge").fit(X, y)
+
+
+def test_singular_S_duplicated_and_one_hot_columns():
+    rng = np.random.RandomState(0)
+    cat = rng.randint(0, 4, 200)
+    onehot = np.eye(4)[cat]  # the blocks sum to 1: singular after centering
+    Z = rng.standard_normal((200, 3))
+    X = np.column_stack([Z, Z[:, 0], onehot, np.full(200, 5.0)])  # + constant
+    for est, kind in _all_estimators(max_iter=3000, random_state=0):
+        y = _targets(kind, np.column_stack([Z, onehot]), rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        _assert_finite_fit(est)
+        coef = np.atleast_2d(est.coef_)[0]
+        # the minimum-norm solution: duplicated columns share the weight, the
+        # constant column and the one-hot block's common mode get none
+        np.testing.assert_allclose(coef[0], coef[3], rtol=1e-3, atol=1e-6)
+        assert abs(coef[-1]) < 1e-8
+        assert abs(coef[4:8].sum()) < 1e-4 * (1 + np.abs(coef).max())
+
+
+def test_a9a_rank_deficient_S():
+    X, y = load_a9a()
+    for solver in SOLVERS:
+        est = NormalizedLogisticRegression(solver=solver, max_iter=50,
+                                           random_state=0)
+        with pytest.warns(ConvergenceWarning, match="max_iter"):
+            est.fit(X, y)
+        _assert_finite_fit(est)
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1e6])
+def test_badly_scaled_features(factor):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 4))
+    X[:, 0] *= factor
+    for est, kind in _all_estimators(max_iter=300, random_state=0):
+        y = _targets(kind, rng.standard_normal((200, 4)) + X / [factor, 1, 1, 1],
+                     rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        _assert_finite_fit(est)
+
+
+def test_separable_data_warns_and_stays_finite():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    for solver in SOLVERS:
+        est = NormalizedLogisticRegression(solver=solver, max_iter=2000,
+                                           random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X, y)
+        _assert_finite_fit(est)
+        assert est.score(X, y) == 1.0
+    # the gdnp scale search says why
+    with pytest.warns(ConvergenceWarning, match="separable"):
+        NormalizedLogisticRegression(max_iter=2000, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["gd", "agd", "bn", "wn"])
+def test_learning_rate_far_too_large(solver):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 3)) * 10
+    y = X @ [1.0, 2.0, 3.0] + rng.standard_normal(100)
+    est = NormalizedLinearRegression(solver=solver, learning_rate=1e6,
+                                     max_iter=500, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    _assert_finite_fit(est)
+    yc = np.where(y > 0, 1, 0)
+    est = NormalizedLogisticRegression(solver=solver, learning_rate=1e6,
+                                       max_iter=200, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, yc)
+    _assert_finite_fit(est)
+
+
+def test_bn_converges_for_a_huge_direction_step():
+    """Cai et al.: bn converges for any direction step with eta_g <= 1."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 4))
+    y = X @ [1.0, -2.0, 0.5, 1.0] + 0.1 * rng.standard_normal(200)
+    ref = NormalizedLinearRegression(solver="gdnp", tol=1e-10).fit(X, y)
+    for eta in (1e-1, 1e1, 1e3):
+        est = NormalizedLinearRegression(solver="bn", learning_rate=eta,
+                                         learning_rate_scale=1.0, tol=1e-8,
+                                         max_iter=20000, random_state=0)
+        est.fit(X, y)
+        np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6)
+
+
+def test_sigmoid_h_to_zero_and_scale_cap():
+    """The sigmoid on separable data: h -> 0 and g -> inf, never NaN."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    est = HalfspaceClassifier(loss="sigmoid", max_iter=500, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    _assert_finite_fit(est)
+    assert est.score(X, y) == 1.0
+    assert any("separable" in str(w.message) for w in caught)
+
+
+def test_max_iter_warning_says_how_far():
+    X, y = load_a9a()
+    est = NormalizedLogisticRegression(solver="gd", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning,
+                      match=r"max_iter=5.*gradient norm is .*tol=1\.000e-06"):
+        est.fit(X, y)
+    assert est.n_iter_[0] == 5 and est.loss_curve_.shape == (6,)
+
+
+def test_constant_features_only():
+    X = np.ones((30, 3))
+    y = np.arange(30.0)
+    est = NormalizedLinearRegression().fit(X, y)
+    np.testing.assert_array_equal(est.coef_, 0.0)
+    assert est.intercept_ == pytest.approx(y.mean())
+    clf = NormalizedLogisticRegression().fit(X, np.arange(30) % 3 == 0)
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], 1 / 3)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_inputs_are_not_mutated(sparse):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 4))
+    X[X < 0] = 0
+    A = sp.csr_matrix(X) if sparse else X
+    y = np.where(rng.rand(50) > 0.5, 1.0, -1.0)
+    sw = rng.uniform(0.5, 2, 50)
+    copies = (A.copy(), y.copy(), sw.copy())
+    for est, _ in _all_estimators(max_iter=20, random_state=0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(A, y, sample_weight=sw)
+    if sparse:
+        assert (A != copies[0]).nnz == 0
+        assert A.has_sorted_indices == copies[0].has_sorted_indices
+    else:
+        np.testing.assert_array_equal(A, copies[0])
+    np.testing.assert_array_equal(y, copies[1])
+    np.testing.assert_array_equal(sw, copies[2])
+
+
+def test_sparse_input_is_never_densified():
+    # dense, this would be 400 MB; the fit must stay far below that
+    rng = np.random.RandomState(0)
+    n, d = 5000, 10000
+    X = sp.random(n, d, density=2e-4, format="csr", random_state=rng)
+    y = np.where(rng.rand(n) > 0.5, 1, 0)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NormalizedLogisticRegression(max_iter=5, random_state=0).fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 20e6
+
+
+def test_verbose_prints_one_line_per_iteration():
+    X = np.random.RandomState(0).standard_normal((40, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    buf = io.StringIO()
+    with redirect_stdout(buf), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = NormalizedLinearRegression(solver="gd", max_iter=7, tol=0.0,
+                                         verbose=1).fit(X, y)
+    lines = [ln for ln in buf.getvalue().splitlines() if "iter" in ln]
+    assert len(lines) == est.n_iter_ + 1 == 8
+    assert "objective=" in lines[0] and "grad_norm=" in lines[0]
