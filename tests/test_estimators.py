@@ -1,0 +1,228 @@
+"""The scikit-learn face: classes, OvR, probabilities, warm start, callbacks,
+pipelines and model selection, sample weights, sparse/dense agreement."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbnorm import (
+    HalfspaceClassifier,
+    NormalizedLinearRegression,
+    NormalizedLogisticRegression,
+)
+
+
+def _binary(seed=0, n=200):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, 4))
+    y = np.where(X @ [1.0, -1.0, 0.5, 0.0] + rng.standard_normal(n) > 0,
+                 "spam", "ham")
+    return X, y
+
+
+def test_string_labels_and_binary_attributes():
+    X, y = _binary()
+    clf = NormalizedLogisticRegression(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ["ham", "spam"])
+    assert clf.coef_.shape == (1, 4) and clf.intercept_.shape == (1,)
+    assert clf.n_iter_.shape == (1,) and clf.scale_.shape == (1,)
+    scores = clf.decision_function(X)
+    assert scores.shape == (200,)
+    np.testing.assert_array_equal(clf.predict(X),
+                                  np.where(scores > 0, "spam", "ham"))
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-scores)))
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+    assert clf.loss_curve_.ndim == 1
+    assert clf.loss_curve_.shape == clf.grad_norm_curve_.shape
+    assert clf.loss_curve_.shape == (clf.n_iter_[0] + 1,)
+
+
+def test_log_proba_does_not_overflow():
+    X, y = _binary()
+    clf = NormalizedLogisticRegression(random_state=0).fit(X, y)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        lp = clf.predict_log_proba(X * 1e6)
+    assert np.all(np.isfinite(lp))
+
+
+@pytest.mark.parametrize("est", [NormalizedLogisticRegression(random_state=0),
+                                 HalfspaceClassifier(random_state=0)])
+def test_multiclass_one_vs_rest(est):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.coef_.shape == (3, 4) and est.intercept_.shape == (3,)
+    assert isinstance(est.loss_curve_, list) and len(est.loss_curve_) == 3
+    assert est.decision_function(X).shape == (150, 3)
+    # each one-vs-rest problem is learnt; the argmax over their margins is a
+    # weaker rule for the sigmoid, whose scales are unbounded and differ
+    # between the problems (see HalfspaceClassifier's notes)
+    for k in range(3):
+        margin = est.decision_function(X)[:, k]
+        assert np.mean((margin > 0) == (y == k)) > 0.7
+    assert est.score(X, y) > (0.85 if hasattr(est, "predict_proba") else 0.7)
+    if hasattr(est, "predict_proba"):
+        np.testing.assert_allclose(est.predict_proba(X).sum(1), 1.0)
+
+
+@pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
+def test_sparse_and_dense_agree(solver):
+    X, y = _binary(1)
+    X[X < 0.2] = 0.0
+    kw = dict(solver=solver, max_iter=50, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = NormalizedLogisticRegression(**kw).fit(X, y)
+        sparse = NormalizedLogisticRegression(**kw).fit(sp.csr_matrix(X), y)
+        csc = NormalizedLogisticRegression(**kw).fit(sp.csc_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(csc.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
+
+
+def test_float32_input_is_used_without_copy_and_fits():
+    X, y = _binary(2)
+    X32 = X.astype(np.float32)
+    a = NormalizedLogisticRegression(random_state=0, tol=1e-8).fit(X32, y)
+    b = NormalizedLogisticRegression(random_state=0, tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-5)
+    assert a.coef_.dtype == np.float64
+
+
+def test_sample_weight_equals_repetition():
+    X, y = _binary(3, n=60)
+    rep = np.random.RandomState(0).randint(0, 3, 60)
+    kw = dict(random_state=0, tol=1e-10, max_iter=5000)
+    a = NormalizedLogisticRegression(**kw).fit(X, y, sample_weight=rep)
+    b = NormalizedLogisticRegression(**kw).fit(np.repeat(X, rep, 0),
+                                               np.repeat(y, rep))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-7)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-7)
+
+
+def test_warm_start_resumes():
+    X, y = _binary(4)
+    clf = NormalizedLogisticRegression(solver="gd", max_iter=30, tol=1e-8,
+                                       warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        first = clf.loss_curve_.copy()
+        clf.fit(X, y)
+    # the second fit starts where the first stopped
+    np.testing.assert_allclose(clf.loss_curve_[0], first[-1], rtol=1e-12)
+    cold = NormalizedLogisticRegression(solver="gd", max_iter=30,
+                                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cold.fit(X, y)
+    np.testing.assert_allclose(cold.loss_curve_, first)
+
+
+def test_fit_is_deterministic_for_a_seed():
+    X, y = _binary(5)
+    a = NormalizedLogisticRegression(random_state=7, max_iter=5, tol=0)
+    b = NormalizedLogisticRegression(random_state=7, max_iter=5, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        np.testing.assert_array_equal(a.fit(X, y).coef_, b.fit(X, y).coef_)
+
+
+class _Recorder:
+    """A minimal callback following scikit-learn's FitCallback protocol."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.ends = 0
+        self.coefs = []
+
+    def setup(self, estimator, context):
+        self.ends = 0
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
+        if context.task_name == "iteration":
+            self.ends += 1
+            self.coefs.append(np.array(fitted_estimator.coef_, copy=True))
+            return self.stop_after is not None and self.ends >= self.stop_after
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def test_callbacks_see_every_iteration_and_can_stop():
+    X, y = _binary(6)
+    rec = _Recorder()
+    clf = NormalizedLogisticRegression(solver="gd", max_iter=8, tol=0.0,
+                                       random_state=0)
+    clf.set_callbacks(rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert rec.ends == 9  # iterates 0..8
+    np.testing.assert_allclose(rec.coefs[-1], clf.coef_)
+    # a callback returning True stops the fit
+    stopper = _Recorder(stop_after=3)
+    clf = NormalizedLogisticRegression(max_iter=100, tol=0.0, random_state=0)
+    clf.set_callbacks(stopper)
+    clf.fit(X, y)
+    assert stopper.ends == 3 and clf.n_iter_[0] == 3
+    # without callbacks the same fit is identical to the chunked one
+    plain = NormalizedLogisticRegression(solver="gd", max_iter=8, tol=0.0,
+                                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain.fit(X, y)
+    np.testing.assert_array_equal(plain.coef_, rec.coefs[-1])
+
+
+def test_pipeline_grid_search_over_solvers_and_cross_validation():
+    X, y = _binary(7, n=150)
+    pipe = make_pipeline(StandardScaler(),
+                         NormalizedLogisticRegression(random_state=0,
+                                                      max_iter=300))
+    grid = GridSearchCV(
+        pipe,
+        {"normalizedlogisticregression__solver": ["gdnp", "agd", "bn"],
+         "normalizedlogisticregression__alpha": [0.0, 0.1]},
+        cv=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+        scores = cross_val_score(pipe, X, y, cv=3)
+    assert grid.best_score_ > 0.7 and scores.mean() > 0.7
+
+
+def test_regressor_curves_and_scale():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((80, 3))
+    y = X @ [2.0, 0.0, -1.0] + 0.5
+    for solver in ["gdnp", "bn", "wn", "gd", "agd"]:
+        est = NormalizedLinearRegression(solver=solver, random_state=0).fit(X, y)
+        assert est.loss_curve_.shape == (est.n_iter_ + 1,)
+        assert est.grad_norm_curve_[-1] <= est.tol
+        Xc = X - X.mean(0)
+        s_norm = np.sqrt(np.mean((Xc @ est.coef_) ** 2))
+        if solver == "wn":
+            assert abs(abs(est.scale_) - np.linalg.norm(est.coef_)) < 1e-8
+        else:
+            assert abs(abs(est.scale_) - s_norm) < 1e-8
+        if solver in ("gd", "agd"):
+            assert est.direction_norm_curve_ is None
+        else:
+            assert est.direction_norm_curve_.shape == est.loss_curve_.shape
