@@ -105,7 +105,7 @@ class Twin:
                               / nrm)
             w = w - min(eta0, safety * nrm / (g * g * self.Lf)) * gw
             g = g - eta_g * dg
-            b = b - eta_g * gb
+            b = b - safety / self.curv * gb
         return np.array(losses), g * w / np.sqrt(w @ M @ w), b
 
     def _scale(self, w, g, b):

@@ -43,7 +43,7 @@ def test_string_labels_and_binary_attributes():
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
     assert clf.loss_curve_.ndim == 1
     assert clf.loss_curve_.shape == clf.grad_norm_curve_.shape
-    assert clf.loss_curve_.shape == (clf.n_iter_[0] + 1,)
+    assert clf.loss_curve_.shape == (clf.n_iter_[0],)
 
 
 def test_log_proba_does_not_overflow():
@@ -173,14 +173,16 @@ def test_callbacks_see_every_iteration_and_can_stop():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-    assert rec.ends == 9  # iterates 0..8
+    assert rec.ends == 8 == clf.n_iter_[0]
     np.testing.assert_allclose(rec.coefs[-1], clf.coef_)
     # a callback returning True stops the fit
     stopper = _Recorder(stop_after=3)
     clf = NormalizedLogisticRegression(max_iter=100, tol=0.0, random_state=0)
     clf.set_callbacks(stopper)
     clf.fit(X, y)
-    assert stopper.ends == 3 and clf.n_iter_[0] == 3
+    # the iterate the callback saw last is evaluated and returned
+    assert stopper.ends == 3 and clf.n_iter_[0] == 4
+    np.testing.assert_allclose(stopper.coefs[-1], clf.coef_)
     # without callbacks the same fit is identical to the chunked one
     plain = NormalizedLogisticRegression(solver="gd", max_iter=8, tol=0.0,
                                          random_state=0)
@@ -214,7 +216,7 @@ def test_regressor_curves_and_scale():
     y = X @ [2.0, 0.0, -1.0] + 0.5
     for solver in ["gdnp", "bn", "wn", "gd", "agd"]:
         est = NormalizedLinearRegression(solver=solver, random_state=0).fit(X, y)
-        assert est.loss_curve_.shape == (est.n_iter_ + 1,)
+        assert est.loss_curve_.shape == (est.n_iter_,)
         assert est.grad_norm_curve_[-1] <= est.tol
         Xc = X - X.mean(0)
         s_norm = np.sqrt(np.mean((Xc @ est.coef_) ** 2))

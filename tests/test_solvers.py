@@ -114,12 +114,13 @@ def _problem(kind, seed=0, n=80, d=5):
     return X, y
 
 
-def _fit(loss, solver, X, y, n_iter, **kw):
+def _fit(loss, solver, X, y, n_steps, **kw):
+    # n_steps updates: n_steps + 1 evaluated iterates
     if loss == "squared":
-        est = NormalizedLinearRegression(solver=solver, max_iter=n_iter, tol=0.0,
-                                         random_state=3, **kw)
+        est = NormalizedLinearRegression(solver=solver, max_iter=n_steps + 1,
+                                         tol=0.0, random_state=3, **kw)
     else:
-        est = HalfspaceClassifier(loss=loss, solver=solver, max_iter=n_iter,
+        est = HalfspaceClassifier(loss=loss, solver=solver, max_iter=n_steps + 1,
                                   tol=0.0, random_state=3, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -33,6 +33,7 @@ from ..solvers import (
     SCALE_CAP,
     SOLVERS,
     STALLED,
+    STOPPED,
     Problem,
 )
 
@@ -113,7 +114,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                reconstruct):
         """Solve one problem; ``warm`` is ``(coef, intercept)`` or None."""
         p = Problem(design, xbar, y, s, code, self.alpha, self.fit_intercept,
-                    self.tol, self.max_iter)
+                    self.tol, self.max_iter - 1)
         p._lipschitz = lipschitz
         solver = self.solver
         res = _FitResult()
@@ -137,7 +138,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             # S = 0: every feature is constant, only the intercept can be fit
             res.coef = np.zeros(p.n_features)
             res.intercept = b0
-            res.n_iter = 0
+            res.n_iter = 1
             res.loss_curve = np.zeros(1)
             res.grad_norm_curve = np.zeros(1)
             res.scale = 0.0
@@ -157,7 +158,9 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             drv = SOLVERS[solver](p, w0, scale0, b0, self.learning_rate,
                                   self.n_bisection)
 
-        max_iter = self.max_iter
+        # max_iter counts evaluated iterates (n_iter_ >= 1, as scikit-learn
+        # expects); the kernels count updates, one fewer
+        max_iter = self.max_iter - 1
         loss_hist = np.full(max_iter + 1, np.nan)
         grad_hist = np.full(max_iter + 1, np.nan)
         dir_hist = np.full(max_iter + 1, np.nan)
@@ -166,27 +169,8 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             n_iter, status = drv.run(0, max_iter + 1, loss_hist, grad_hist,
                                      dir_hist)
         else:
-            k = 0
-            status = RUNNING
-            while status == RUNNING and k <= max_iter:
-                sub = ctx.subcontext(task_name="iteration") if ctx else None
-                if sub is not None:
-                    sub.call_on_fit_task_begin(estimator=self)
-                n_iter, status = drv.run(k, k + 1, loss_hist, grad_hist,
-                                         dir_hist)
-                if self.verbose and np.isfinite(loss_hist[k]):
-                    print(f"[{type(self).__name__}] solver={solver} iter {k}: "
-                          f"objective={loss_hist[k]:.10g} "
-                          f"grad_norm={grad_hist[k]:.3e}")
-                k += 1
-                if sub is not None:
-                    stop = sub.call_on_fit_task_end(
-                        estimator=self,
-                        reconstruction_attributes=partial(reconstruct, drv, status),
-                    )
-                    if stop and status == RUNNING:
-                        n_iter, status = k, STALLED
-                        self._stopped_by_callback = True
+            n_iter, status = self._run_chunked(drv, p, ctx, reconstruct,
+                                               loss_hist, grad_hist, dir_hist)
         final = min(n_iter, max_iter)
         if (hasattr(drv, "restore_best") and status != DIVERGED
                 and loss_hist[final] > loss_hist[0] + 1e-12 * abs(loss_hist[0])):
@@ -197,7 +181,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         coef, b = drv.result(status)
         res.coef = coef
         res.intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-        res.n_iter = int(n_iter)
+        res.n_iter = int(n_iter) + 1
         last = n_iter if np.isfinite(loss_hist[min(n_iter, max_iter)]) else n_iter - 1
         last = max(last, 0)
         res.loss_curve = loss_hist[: last + 1].copy()
@@ -214,6 +198,35 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         res.scale_at_bound = bool(getattr(drv, "scale_at_bound", False))
         self._warn_status(res)
         return res
+
+    def _run_chunked(self, drv, p, ctx, reconstruct, loss_hist, grad_hist,
+                     dir_hist):
+        """One iteration per kernel call, for ``verbose`` and callbacks."""
+        k = 0
+        while True:
+            sub = ctx.subcontext(task_name="iteration") if ctx else None
+            if sub is not None:
+                sub.call_on_fit_task_begin(estimator=self)
+            n_iter, status = drv.run(k, k + 1, loss_hist, grad_hist, dir_hist)
+            if self.verbose and np.isfinite(loss_hist[k]):
+                print(f"[{type(self).__name__}] solver={self.solver} iter {k}: "
+                      f"objective={loss_hist[k]:.10g} "
+                      f"grad_norm={grad_hist[k]:.3e}")
+            k += 1
+            stop = False
+            if sub is not None:
+                stop = sub.call_on_fit_task_end(
+                    estimator=self,
+                    reconstruction_attributes=partial(reconstruct, drv, status),
+                )
+            if status != RUNNING:
+                return n_iter, status
+            if stop:
+                # evaluate (without a further step) the iterate the callback
+                # has just seen, so that coef_ and the curves agree
+                p.max_iter = k
+                n_iter, _ = drv.run(k, k + 1, loss_hist, grad_hist, dir_hist)
+                return n_iter, STOPPED
 
     def _warn_status(self, res):
         final = res.grad_norm_curve[-1] if res.grad_norm_curve.size else np.nan
@@ -259,8 +272,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if res.status == STALLED and not getattr(self, "_stopped_by_callback",
-                                                   False) and final > self.tol:
+        if res.status == STALLED and final > self.tol:
             warnings.warn(
                 f"{name}(solver={self.solver!r}) stopped after {res.n_iter} "
                 "iterations: no step decreases the objective any more (numerical "

@@ -33,7 +33,7 @@ _CLASSIFIER_ATTRIBUTES = r"""
     n_iter_ : ndarray of shape (1,) or (n_classes,)
         Iterations run for each binary problem.
 
-    loss_curve_ : ndarray of shape (n_iter_ + 1,) or list of such arrays
+    loss_curve_ : ndarray of shape (n_iter_,) or list of such arrays
         The objective (weighted mean loss with labels mapped to +-1, plus the
         penalty) at every iterate; a list with one array per class for
         multiclass problems.
@@ -95,7 +95,6 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                 "(with positive sample_weight), but the data contain only one "
                 f"class: {classes[np.flatnonzero(present)[:1]]!r}."
             )
-        self._stopped_by_callback = False
         self.classes_ = classes
         code = self._loss_code()
         design = as_design(X)
@@ -106,7 +105,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         coefs = np.zeros((n_problems, d))
         intercepts = np.zeros(n_problems)
         ctx = self._init_callbacks(
-            X, y, self.max_iter + 1 if n_problems == 1 else n_problems,
+            X, y, self.max_iter if n_problems == 1 else n_problems,
             sample_weight)
         if warm is not None and not (
             warm[2].shape == classes.shape and np.all(warm[2] == classes)
@@ -120,7 +119,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             sub = ctx
             if ctx is not None and n_problems > 1:
                 sub = ctx.subcontext(task_name=f"one-vs-rest {classes[k]!r}",
-                                     max_subtasks=self.max_iter + 1)
+                                     max_subtasks=self.max_iter)
 
             def reconstruct(drv, status, k=k):
                 coef, b = drv.result(status)

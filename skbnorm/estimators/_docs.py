@@ -23,7 +23,10 @@ SOLVER_DOC = r"""
           back to the gd-equivalent one).
 
     max_iter : int, default=1000
-        Maximum number of iterations (directional steps for bn/wn/gdnp).
+        Maximum number of iterations. An iteration evaluates the objective
+        and its gradient at the current iterate and, unless that is the last
+        one, updates it; so ``n_iter_`` iterations take ``n_iter_ - 1``
+        steps and ``loss_curve_[k]`` is the objective after ``k`` steps.
 
     tol : float, default=1e-6
         Stop when the Euclidean norm of the gradient of the objective with
@@ -40,9 +43,10 @@ SOLVER_DOC = r"""
 
     learning_rate_scale : "auto" or float > 0, default="auto"
         For bn/wn the step ``eta_g`` on the scale ``g`` and the intercept
-        (auto: ``||w||_M^2/(sup|l''| ||w||_S^2 + alpha ||w||^2)``, the
-        inverse of a bound on the curvature of the objective in ``g``,
-        recomputed each iteration). Unused by the other solvers.
+        (auto: ``||w||_M^2/(sup|l''| ||w||_S^2 + alpha ||w||^2)`` on ``g``,
+        the inverse of a bound on the objective's curvature in ``g``,
+        recomputed each iteration, and ``1/sup|l''|`` on the intercept; both
+        halved for wn). Unused by the other solvers.
 
     n_bisection : int, default=30
         Maximum number of steps of gdnp's scale search per iteration

@@ -52,13 +52,13 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
     n_iter_ : int
         Number of iterations run.
 
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+    loss_curve_ : ndarray of shape (n_iter_,)
         The objective at every iterate, ``loss_curve_[0]`` at the start.
 
-    grad_norm_curve_ : ndarray of shape (n_iter_ + 1,)
+    grad_norm_curve_ : ndarray of shape (n_iter_,)
         The gradient norm (in ``(coef_, intercept_)``) at every iterate.
 
-    direction_norm_curve_ : ndarray of shape (n_iter_ + 1,) or None
+    direction_norm_curve_ : ndarray of shape (n_iter_,) or None
         ``||w_t||_2`` of the direction for bn and wn (its growth is the
         auto rate-tuning of Arora et al.); for gdnp, which renormalises ``w``,
         the norm before renormalisation is 1 in the S-norm; None for gd/agd.
@@ -145,11 +145,10 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         y = np.ascontiguousarray(y, dtype=np.float64)
         if warm is not None and warm[0].shape[0] != X.shape[1]:
             warm = None
-        self._stopped_by_callback = False
         design = as_design(X)
         rng = check_random_state(self.random_state)
         lipschitz = self._lipschitz(design, xbar, s)
-        ctx = self._init_callbacks(X, y, self.max_iter + 1, sample_weight)
+        ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
 
         def reconstruct(drv, status):
             coef, b = drv.result(status)

@@ -9,6 +9,7 @@ from ._common import (
     RUNNING,
     SCALE_CAP,
     STALLED,
+    STOPPED,
     Problem,
 )
 from ._gd import AGDSolver, GDSolver
@@ -31,5 +32,6 @@ __all__ = [
     "SCALE_CAP",
     "SOLVERS",
     "STALLED",
+    "STOPPED",
     "Problem",
 ]

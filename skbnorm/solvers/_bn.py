@@ -104,7 +104,10 @@ def bn_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         else:
             dg = bn_chain(G, w, g, Sw, nS_sq, gw)
         step_g = eta_g
+        step_b = eta_g
         if auto_eta_g:
+            # the intercept's curvature is at most sup|l''| (weights sum to 1)
+            step_b = safety / curvature
             # curvature bound of f in g: the margins x_c^T w/||w||_M have
             # mean square ||w||_S^2/||w||_M^2 (1 for bn), plus the penalty's
             # alpha ||w||^2/||w||_M^2
@@ -118,7 +121,7 @@ def bn_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             w[j] -= step_w * gw[j]
         sc[0] = g - step_g * dg
         if fit_b:
-            sc[1] = b - step_g * gb
+            sc[1] = b - step_b * gb
     return it1, RUNNING
 
 

@@ -8,7 +8,8 @@ Status codes returned by every kernel:
 ``DIVERGED``    the objective became non-finite; the best iterate was restored;
 ``STALLED``     no step decreases the objective any more (numerical optimum,
                 or a degenerate point such as ``g = 0``);
-``SCALE_CAP``   the best scale ``g`` is unbounded and hit the cap.
+``SCALE_CAP``   the best scale ``g`` is unbounded and hit the cap;
+``STOPPED``     a callback asked the fit to stop (set by the estimator).
 """
 
 import math
@@ -19,7 +20,7 @@ from .._numba import jit
 from ..objectives._linear import backward, dot, forward, weighted_sq_norm
 from ..objectives._losses import CURVATURE_BOUND, loss_derivs, phi_derivs
 
-RUNNING, CONVERGED, MAX_ITER, DIVERGED, STALLED, SCALE_CAP = range(6)
+RUNNING, CONVERGED, MAX_ITER, DIVERGED, STALLED, SCALE_CAP, STOPPED = range(7)
 
 #: Largest |g| the scale search may reach, in units of the normalised margin
 #: ``t / ||w||_S`` (unit RMS): margins of RMS 1e4 saturate every loss here.
