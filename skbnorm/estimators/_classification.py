@@ -332,7 +332,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     See Also
     --------
     HalfspaceClassifier : The same model with the sigmoid loss as an option.
-    sklearn.linear_model.LogisticRegression : The same model with scikit-learn's solvers.
+    sklearn.linear_model.LogisticRegression : The model with scikit-learn's solvers.
 """
         + REFERENCES_DOC
         + r"""

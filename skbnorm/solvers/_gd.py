@@ -24,7 +24,7 @@ from ._common import CONVERGED, DIVERGED, MAX_ITER, RUNNING, original_grad_norm
 @jit
 def gd_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
               fit_b, accel, step_w, step_b, tol, max_iter, it0, it1,
-              x, x_prev, sc, best, yv, m, r, grad, loss_hist, grad_hist):
+              x, x_prev, sc, best, yv, grad, loss_hist, grad_hist):
     """Iterations ``it0 .. it1-1`` of gd/agd; state in ``x, x_prev, sc, best``.
 
     ``sc = [b, b_prev, k_momentum, best_f, best_b]``. Returns
@@ -41,7 +41,7 @@ def gd_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             yv[j] = x[j] + beta * (x[j] - x_prev[j])
         yb = sc[0] + beta * (sc[0] - sc[1])
         f, gb = value_grad(Xd, data, indices, indptr, sparse, xbar, code, y, s,
-                           alpha, yv, yb, m, r, grad)
+                           alpha, yv, yb, grad)
         if not fit_b:
             gb = 0.0
         gn = original_grad_norm(grad, gb, xbar, fit_b)
@@ -99,8 +99,6 @@ class GDSolver:
         self.best = self.x.copy()
         self.sc = np.array([intercept, intercept, 0.0, np.inf, intercept])
         self.yv = self.x.copy()
-        self.m = np.empty(p.n_samples)
-        self.r = np.empty(p.n_samples)
         self.grad = np.empty(d)
 
     def run(self, it0, it1, loss_hist, grad_hist, extra_hist):
@@ -108,7 +106,7 @@ class GDSolver:
         return gd_kernel(*p.args, p.fit_intercept, self.accelerated,
                          self.step_w, self.step_b, p.tol, p.max_iter, it0, it1,
                          self.x, self.x_prev, self.sc, self.best, self.yv,
-                         self.m, self.r, self.grad, loss_hist, grad_hist)
+                         self.grad, loss_hist, grad_hist)
 
     def restore_best(self):
         """Make the best iterate seen (lowest objective) the result."""
