@@ -18,7 +18,7 @@ import numpy as np
 
 from .._numba import jit
 from ..objectives._linear import backward, dot, forward, weighted_sq_norm
-from ..objectives._losses import CURVATURE_BOUND, loss_derivs, phi_derivs
+from ..objectives._losses import CURVATURE_BOUND, loss_derivs
 
 RUNNING, CONVERGED, MAX_ITER, DIVERGED, STALLED, SCALE_CAP, STOPPED = range(7)
 
@@ -260,8 +260,10 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         for _ in range(30):
             g_new = g + lam * pg
             b_new = b + lam * pb
-            f_new = _scale_eval(code, t, inv_norm, y, s, alpha, pen, g_new,
-                                b_new, False)[0]
+            # derivatives come with the trial: an accepted trial (the usual
+            # case for Newton steps) then needs no second pass
+            f_new, dg_n, db_n, hgg_n, hgb_n, hbb_n = _scale_eval(
+                code, t, inv_norm, y, s, alpha, pen, g_new, b_new, True)
             if f_new <= f + 1e-4 * lam * slope:
                 accepted = True
                 break
@@ -272,26 +274,13 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         moved = abs(g_new - g) + abs(b_new - b)
         gain = f - f_new
         g, b = g_new, b_new
-        f, dg, db, hgg, hgb, hbb = _scale_eval(code, t, inv_norm, y, s, alpha,
-                                               pen, g, b, True)
+        f, dg, db, hgg, hgb, hbb = f_new, dg_n, db_n, hgg_n, hgb_n, hbb_n
         if abs(g) >= g_bound * (1.0 - 1e-12):
             edge = 2 if g_bound >= MAX_SCALE else 1
             break
         if moved <= 1e-15 * (1.0 + abs(g) + abs(b)) or gain <= 1e-15 * abs(f):
             break
     return g, b, f, steps, edge
-
-
-@jit
-def phi_moments(code, t, inv_norm, y, s, g, b):
-    """``(E_s[phi'(z^T w~)], E_s[phi''(z^T w~)])`` at margins ``g t/||w|| + b``."""
-    e1 = 0.0
-    e2 = 0.0
-    for i in range(t.shape[0]):
-        _, d1, d2 = phi_derivs(code, -y[i] * (g * t[i] * inv_norm + b))
-        e1 += s[i] * d1
-        e2 += s[i] * d2
-    return e1, e2
 
 
 @jit

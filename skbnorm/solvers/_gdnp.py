@@ -41,10 +41,9 @@ from ..objectives._linear import (
     backward2,
     dot,
     forward,
-    margin_loss,
     weighted_sq_norm,
 )
-from ..objectives._losses import SIGMOID, SQUARED
+from ..objectives._losses import SIGMOID, SQUARED, loss_derivs
 from ..reparam._chain import bn_chain
 from ._common import (
     CONVERGED,
@@ -54,9 +53,31 @@ from ._common import (
     SIGMOID_SCALE_GROWTH,
     STALLED,
     original_grad_norm,
-    phi_moments,
     scale_search,
 )
+
+
+@jit
+def _margin_pass(code, t, scale, b, y, s, r):
+    """Loss, ``r = s l'`` and the moments ``E[phi'], E[phi'']`` of ``h``, in O(n).
+
+    For the halfspace losses ``phi'(z^T w~) = -y l'`` and ``phi'' = l''``;
+    least squares does not use the moments.
+    """
+    f = 0.0
+    sum_r = 0.0
+    e1 = 0.0
+    e2 = 0.0
+    for i in range(t.shape[0]):
+        val, d1, d2 = loss_derivs(code, scale * t[i] + b, y[i])
+        si = s[i]
+        f += si * val
+        ri = si * d1
+        r[i] = ri
+        sum_r += ri
+        e1 -= y[i] * ri
+        e2 += si * d2
+    return f, sum_r, e1, e2
 
 
 @jit
@@ -99,7 +120,7 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         nS = math.sqrt(nS_sq)
         inv = 1.0 / nS
         a = g * inv
-        f, gb, _ = margin_loss(code, t, a, b, y, s, r)
+        f, gb, e1, e2 = _margin_pass(code, t, a, b, y, s, r)
         for i in range(n):
             st[i] = s[i] * t[i]
         backward2(Xd, data, indices, indptr, sparse, xbar, r, st, G, Sw)
@@ -122,7 +143,6 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         if code == SQUARED:
             h = uw  # least squares: Theorem 1's step exactly
         else:
-            e1, e2 = phi_moments(code, t, inv, y, s, g, b)
             h = uw * e1 - a * uw * uw * e2
         step = 0.0
         if g != 0.0 and h != 0.0 and abs(h) > 1e-300:
