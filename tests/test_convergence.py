@@ -136,7 +136,7 @@ def test_theorem2_in_practice_gaussian_softplus():
     assert g[30] < 5e-2 * curves["agd"][30]
 
 
-@pytest.mark.slow
+@pytest.mark.needs_jit
 def test_sigmoid_on_a9a_gdnp_no_worse_than_gd_and_agd():
     X, y = load_a9a()
     budget = 200

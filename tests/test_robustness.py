@@ -109,6 +109,7 @@ def test_singular_S_duplicated_and_one_hot_columns():
         assert abs(coef[4:8].sum()) < 1e-4 * (1 + np.abs(coef).max())
 
 
+@pytest.mark.needs_jit
 def test_a9a_rank_deficient_S():
     X, y = load_a9a()
     for solver in SOLVERS:
@@ -195,6 +196,7 @@ def test_sigmoid_h_to_zero_and_scale_cap():
     assert any("separable" in str(w.message) for w in caught)
 
 
+@pytest.mark.needs_jit
 def test_max_iter_warning_says_how_far():
     X, y = load_a9a()
     est = NormalizedLogisticRegression(solver="gd", max_iter=5, random_state=0)

@@ -1,0 +1,97 @@
+"""Issue: the convex optimum on a9a, every solver, to 1e-6 relative.
+
+The papers' setting is a9a centered, no intercept, alpha = 0, full batch.
+``NormalizedLogisticRegression(fit_intercept=False)`` on the dense centered
+array runs exactly the kernels that :class:`skbnorm.solvers.Problem` runs on
+the sparse array with its centering kept implicit (``xbar``): the first test
+checks that the two give the same iterates, the second then runs each solver
+to the optimum on the implicit (sparse, five times cheaper) form.
+
+Reference optimum: scikit-learn's ``LogisticRegression(C=np.inf)``
+(newton-cg, tol=1e-8) on the centered data, whose value agrees with a
+Newton method on the minimum-norm solution to 1e-15:
+``f* = 0.526341643356763`` (see the closing note of the issue).
+
+Measured iterations to reach ``(f - f*)/f* <= 1e-6`` from the random start of
+``random_state=0`` (the iterate index in ``loss_curve_``):
+
+==========  ==========
+solver      iterations
+==========  ==========
+agd               375
+gdnp             5765
+gd               9532
+bn               8764
+wn              17704
+==========  ==========
+"""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from skbnorm import NormalizedLogisticRegression
+from skbnorm.datasets import load_a9a
+from skbnorm.objectives import LOSS_CODES, LinearObjective, as_design
+from skbnorm.solvers import SOLVERS, Problem
+
+pytestmark = pytest.mark.needs_jit
+
+ITERATIONS = {"agd": 375, "gdnp": 5765, "gd": 9532, "bn": 8764, "wn": 17704}
+
+
+@pytest.fixture(scope="module")
+def a9a():
+    X, y = load_a9a()
+    s = np.full(X.shape[0], 1.0 / X.shape[0])
+    xbar = np.asarray(X.T @ s).ravel()
+    return X, y, s, xbar
+
+
+@pytest.fixture(scope="module")
+def f_star(a9a):
+    X, y, s, xbar = a9a
+    Xc = X.toarray() - xbar
+    ref = LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cg",
+                             tol=1e-8, max_iter=100).fit(Xc, y)
+    return LinearObjective("softplus").loss(Xc, y, ref.coef_[0])
+
+
+def _run_implicit(a9a, solver, n_iter):
+    X, y, s, xbar = a9a
+    p = Problem(as_design(X), xbar, y, s, LOSS_CODES["softplus"], 0.0, False,
+                0.0, n_iter - 1)
+    w0 = p.random_direction(np.random.RandomState(0))
+    if solver in ("gd", "agd"):
+        drv = SOLVERS[solver](p, w0, 0.0, "auto")
+    elif solver in ("bn", "wn"):
+        scale = 1.0 if solver == "bn" else float(np.linalg.norm(w0))
+        drv = SOLVERS[solver](p, w0, scale, 0.0, "auto", "auto")
+    else:
+        drv = SOLVERS[solver](p, w0, 1.0, 0.0, "auto", 30)
+    hist = [np.full(n_iter, np.nan) for _ in range(3)]
+    drv.run(0, n_iter, *hist)
+    return hist[0]
+
+
+@pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
+def test_estimator_on_dense_centered_equals_implicit_centering(a9a, solver):
+    X, y, s, xbar = a9a
+    Xc = X.toarray() - xbar
+    n_iter = 15
+    est = NormalizedLogisticRegression(solver=solver, fit_intercept=False,
+                                       max_iter=n_iter, tol=0.0, random_state=0)
+    with pytest.warns(Warning):
+        est.fit(Xc, y)
+    implicit = _run_implicit(a9a, solver, n_iter)
+    np.testing.assert_allclose(est.loss_curve_, implicit, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["agd", "gdnp", "gd", "bn", "wn"])
+def test_every_solver_reaches_the_logistic_optimum(a9a, f_star, solver):
+    n_iter = ITERATIONS[solver]
+    curve = _run_implicit(a9a, solver, n_iter + 1)
+    rel = (curve - f_star) / f_star
+    assert rel[n_iter] <= 1e-6
+    # the documented count is the first iterate that gets there
+    assert rel[n_iter - 1] > 1e-6
