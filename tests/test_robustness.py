@@ -212,6 +212,9 @@ def test_constant_features_only():
     est = NormalizedLinearRegression().fit(X, y)
     np.testing.assert_array_equal(est.coef_, 0.0)
     assert est.intercept_ == pytest.approx(y.mean())
+    # the curves report the intercept-only model honestly
+    assert est.loss_curve_[0] == pytest.approx(0.5 * y.var())
+    assert est.grad_norm_curve_[0] < 1e-10 and est.n_iter_ == 1
     clf = NormalizedLogisticRegression().fit(X, np.arange(30) % 3 == 0)
     np.testing.assert_allclose(clf.predict_proba(X)[:, 1], 1 / 3)
 

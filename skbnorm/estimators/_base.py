@@ -23,7 +23,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..objectives._linear import as_design, forward, weighted_sq_norm
+from ..objectives._linear import (
+    as_design,
+    backward,
+    forward,
+    margin_loss,
+    weighted_sq_norm,
+)
 from ..solvers import (
     CONVERGED,
     DIVERGED,
@@ -36,6 +42,7 @@ from ..solvers import (
     STOPPED,
     Problem,
 )
+from ..solvers._common import original_grad_norm
 
 _LR = [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")]
 
@@ -139,8 +146,14 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             res.coef = np.zeros(p.n_features)
             res.intercept = b0
             res.n_iter = 1
-            res.loss_curve = np.zeros(1)
-            res.grad_norm_curve = np.zeros(1)
+            r = np.empty(p.n_samples)
+            f, gb, _ = margin_loss(code, np.zeros(p.n_samples), 0.0, b0, y, s, r)
+            grad = np.empty(p.n_features)
+            backward(*design, xbar, r, grad)
+            res.loss_curve = np.array([f])
+            res.grad_norm_curve = np.array([
+                original_grad_norm(grad, gb if self.fit_intercept else 0.0, xbar,
+                                   self.fit_intercept)])
             res.scale = 0.0
             res.status = CONVERGED
             res.scale_at_bound = False
@@ -181,9 +194,9 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         coef, b = drv.result(status)
         res.coef = coef
         res.intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-        res.n_iter = int(n_iter) + 1
         last = n_iter if np.isfinite(loss_hist[min(n_iter, max_iter)]) else n_iter - 1
         last = max(last, 0)
+        res.n_iter = last + 1  # evaluated iterates: len(loss_curve_)
         res.loss_curve = loss_hist[: last + 1].copy()
         res.grad_norm_curve = grad_hist[: last + 1].copy()
         if solver not in ("gd", "agd"):
