@@ -89,6 +89,7 @@ def test_bad_parameters_raise():
         HalfspaceClassifier(loss="hinge").fit(X, y)
 
 
+@pytest.mark.needs_jit
 def test_singular_S_duplicated_and_one_hot_columns():
     rng = np.random.RandomState(0)
     cat = rng.randint(0, 4, 200)
@@ -168,6 +169,7 @@ def test_learning_rate_far_too_large(solver):
     _assert_finite_fit(est)
 
 
+@pytest.mark.needs_jit
 def test_bn_converges_for_a_huge_direction_step():
     """Cai et al.: bn converges for any direction step with eta_g <= 1."""
     rng = np.random.RandomState(0)
@@ -241,6 +243,7 @@ def test_inputs_are_not_mutated(sparse):
     np.testing.assert_array_equal(sw, copies[2])
 
 
+@pytest.mark.needs_jit
 def test_sparse_input_is_never_densified():
     # dense, this would be 400 MB; the fit must stay far below that
     rng = np.random.RandomState(0)

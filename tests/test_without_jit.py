@@ -14,7 +14,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 FILES = ["test_objectives.py", "test_solvers.py", "test_estimators.py",
-         "test_convergence.py"]
+         "test_convergence.py", "test_robustness.py"]
 
 
 @pytest.mark.needs_jit  # do not recurse when the suite itself runs without JIT
