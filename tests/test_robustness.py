@@ -270,3 +270,20 @@ def test_verbose_prints_one_line_per_iteration():
     lines = [ln for ln in buf.getvalue().splitlines() if "iter" in ln]
     assert len(lines) == est.n_iter_ == 7
     assert "objective=" in lines[0] and "grad_norm=" in lines[0]
+
+
+def test_gdnp_h_is_zero_is_not_divided_by():
+    """u = E[-y x_c] = 0 makes h = 0 at every w: the paper's step is 0/0."""
+    rng = np.random.RandomState(0)
+    Z = rng.standard_normal((50, 3))
+    X = np.vstack([Z, -Z])  # every row and its mirror, same label
+    y = np.r_[np.arange(50) % 2, np.arange(50) % 2]
+    for loss in ("softplus", "sigmoid"):
+        est = HalfspaceClassifier(loss=loss, max_iter=200, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        _assert_finite_fit(est)
+    # softplus is convex with u = 0: w~ = 0 is the optimum
+    est = NormalizedLogisticRegression(max_iter=200, random_state=0).fit(X, y)
+    np.testing.assert_allclose(est.coef_, 0.0, atol=1e-6)
