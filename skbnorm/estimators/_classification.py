@@ -232,7 +232,16 @@ _HALFSPACE_DOC = r"""Learning halfspaces with a smooth loss and normalized solve
     the unit-RMS normalised margin) and warns when it reaches the bound; the
     adaptive step, whose denominator ``h(w, g)`` tends to 0 there, is never
     formed by dividing by a vanishing ``h`` (it falls back to the gd step).
-    With ``alpha > 0`` the scale stays bounded. For more than two classes
+    With ``alpha > 0`` the scale stays bounded.
+
+    Measured on a9a (train split, intercept, ``random_state=0``): gdnp's
+    sigmoid loss is 0.1465 after 51 iterations, where it stops with a
+    vanishing gradient at ``g`` of about 7.6e3 and warns that its scale
+    search ended at the bound; after 200 iterations gd is at 0.1630 and agd
+    at 0.1503. Its fast-falling gradient norm (Kohler et al.'s Figure 2)
+    reflects the saturation of the loss as ``g`` grows.
+
+    For more than two classes
     the one-vs-rest margins are compared by ``predict``; with the sigmoid
     their scales are unbounded and differ between classes, which makes that
     comparison a weak rule: prefer ``loss="softplus"`` (measured on the
