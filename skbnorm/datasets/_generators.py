@@ -111,7 +111,7 @@ def make_gaussian_halfspace(
     random_state : int, RandomState instance or None, default=None
         Determines the basis of ``Sigma``, the direction of ``mu``, the labels
         and the noise. Pass an int for reproducible output across multiple
-        function calls. See :term:`Glossary <random_state>`.
+        function calls. (see the scikit-learn glossary entry random_state).
 
     Returns
     -------
@@ -140,8 +140,8 @@ def make_gaussian_halfspace(
 
     References
     ----------
-    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou and
-           K. Neymeyr, "Exponential convergence rates for Batch Normalization:
+    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou
+           and K. Neymeyr, "Exponential convergence rates for Batch Normalization:
            The power of length-direction decoupling in non-convex
            optimization", Proceedings of the 22nd International Conference on
            Artificial Intelligence and Statistics (AISTATS), PMLR 89:806-815,
@@ -221,7 +221,7 @@ def make_ols_problem(
     random_state : int, RandomState instance or None, default=None
         Determines the basis of ``Sigma``, ``w*``, the inputs and the noise.
         Pass an int for reproducible output across multiple function calls.
-        See :term:`Glossary <random_state>`.
+        (see the scikit-learn glossary entry random_state).
 
     Returns
     -------
@@ -248,8 +248,8 @@ def make_ols_problem(
 
     References
     ----------
-    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou and
-           K. Neymeyr, "Exponential convergence rates for Batch Normalization:
+    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou
+           and K. Neymeyr, "Exponential convergence rates for Batch Normalization:
            The power of length-direction decoupling in non-convex
            optimization", Proceedings of the 22nd International Conference on
            Artificial Intelligence and Statistics (AISTATS), PMLR 89:806-815,

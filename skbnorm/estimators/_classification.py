@@ -33,7 +33,7 @@ _CLASSIFIER_ATTRIBUTES = r"""
     n_iter_ : ndarray of shape (1,) or (n_classes,)
         Iterations run for each binary problem.
 
-    loss_curve_ : ndarray of shape (n_iter_,) or list of such arrays
+    loss_curve_ : ndarray of shape (`n_iter_`,) or list of such arrays
         The objective (weighted mean loss with labels mapped to +-1, plus the
         penalty) at every iterate; a list with one array per class for
         multiclass problems.

@@ -87,8 +87,8 @@ ATTRIBUTES_DOC = r"""
 REFERENCES_DOC = r"""
     References
     ----------
-    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou and
-       K. Neymeyr, "Exponential convergence rates for Batch Normalization:
+    .. [1] J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou
+       and K. Neymeyr, "Exponential convergence rates for Batch Normalization:
        The power of length-direction decoupling in non-convex optimization",
        AISTATS 2019.
     .. [2] S. Arora, Z. Li and K. Lyu, "Theoretical analysis of auto

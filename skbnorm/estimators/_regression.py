@@ -52,13 +52,13 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
     n_iter_ : int
         Number of iterations run.
 
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective at every iterate, ``loss_curve_[0]`` at the start.
 
-    grad_norm_curve_ : ndarray of shape (n_iter_,)
+    grad_norm_curve_ : ndarray of shape (`n_iter_`,)
         The gradient norm (in ``(coef_, intercept_)``) at every iterate.
 
-    direction_norm_curve_ : ndarray of shape (n_iter_,) or None
+    direction_norm_curve_ : ndarray of shape (`n_iter_`,) or None
         ``||w_t||_2`` of the direction for bn and wn (its growth is the
         auto rate-tuning of Arora et al.); for gdnp, which renormalises ``w``,
         the norm before renormalisation is 1 in the S-norm; None for gd/agd.
