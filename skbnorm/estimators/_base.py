@@ -251,7 +251,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 f"tol={self.tol:.3e} ({final / self.tol if self.tol else np.inf:.3g}"
                 " times tol). Increase max_iter, or standardise the features.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         elif res.status == DIVERGED:
             warnings.warn(
@@ -262,7 +262,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 "is returned (loss_curve_ keeps the whole run); use a smaller "
                 "learning_rate or 'auto'.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         elif res.status == SCALE_CAP:
             warnings.warn(
@@ -273,7 +273,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 "The capped, finite solution is returned; set alpha > 0 to "
                 "bound the scale.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         if res.scale_at_bound and res.status != SCALE_CAP:
             warnings.warn(
@@ -283,7 +283,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 "the infimum is the 0-1 loss at g = inf: the small gradient "
                 "norm reflects the saturated loss, not a finite optimum.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         if res.status == STALLED and final > self.tol:
             warnings.warn(
@@ -292,7 +292,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 f"precision reached); the final gradient norm is {final:.3e} > "
                 f"tol={self.tol:.3e}.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
 
     def _lipschitz(self, design, xbar, s):

@@ -148,7 +148,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                         "an infinite scale and coef_ depends on tol and "
                         "max_iter. Set alpha > 0 for a unique, finite solution.",
                         ConvergenceWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
         self.coef_ = coefs
         self.intercept_ = intercepts
