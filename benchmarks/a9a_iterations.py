@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skbnorm.datasets import load_a9a
 from skbnorm.objectives import LOSS_CODES, LinearObjective, as_design
-from skbnorm.solvers import SOLVERS, Problem
+from skbnorm.solvers import Problem, build
 
 BUDGET = {"agd": 2000, "gdnp": 8000, "gd": 12000, "bn": 12000, "wn": 20000}
 
@@ -37,13 +37,7 @@ def main():
         p = Problem(as_design(X), xbar, y, s, LOSS_CODES["softplus"], 0.0, False,
                     0.0, budget - 1)
         w0 = p.random_direction(np.random.RandomState(0))
-        if solver in ("gd", "agd"):
-            drv = SOLVERS[solver](p, w0, 0.0, "auto")
-        elif solver in ("bn", "wn"):
-            scale = 1.0 if solver == "bn" else float(np.linalg.norm(w0))
-            drv = SOLVERS[solver](p, w0, scale, 0.0, "auto", "auto")
-        else:
-            drv = SOLVERS[solver](p, w0, 1.0, 0.0, "auto", 30)
+        drv = build(solver, p, w0, 1.0, 0.0)
         hist = [np.full(budget, np.nan) for _ in range(3)]
         t0 = time.perf_counter()
         k, _ = drv.run(0, budget, *hist)

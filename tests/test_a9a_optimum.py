@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from skbnorm import NormalizedLogisticRegression
 from skbnorm.datasets import load_a9a
 from skbnorm.objectives import LOSS_CODES, LinearObjective, as_design
-from skbnorm.solvers import SOLVERS, Problem
+from skbnorm.solvers import Problem, build
 
 pytestmark = pytest.mark.needs_jit
 
@@ -62,13 +62,7 @@ def _run_implicit(a9a, solver, n_iter):
     p = Problem(as_design(X), xbar, y, s, LOSS_CODES["softplus"], 0.0, False,
                 0.0, n_iter - 1)
     w0 = p.random_direction(np.random.RandomState(0))
-    if solver in ("gd", "agd"):
-        drv = SOLVERS[solver](p, w0, 0.0, "auto")
-    elif solver in ("bn", "wn"):
-        scale = 1.0 if solver == "bn" else float(np.linalg.norm(w0))
-        drv = SOLVERS[solver](p, w0, scale, 0.0, "auto", "auto")
-    else:
-        drv = SOLVERS[solver](p, w0, 1.0, 0.0, "auto", 30)
+    drv = build(solver, p, w0, 1.0, 0.0)
     hist = [np.full(n_iter, np.nan) for _ in range(3)]
     drv.run(0, n_iter, *hist)
     return hist[0]

@@ -37,10 +37,10 @@ from ..solvers import (
     MAX_SCALE,
     RUNNING,
     SCALE_CAP,
-    SOLVERS,
     STALLED,
     STOPPED,
     Problem,
+    build,
 )
 from ..solvers._common import original_grad_norm
 
@@ -58,7 +58,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
     """Base class: subclasses set ``_loss_name`` and the y handling."""
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions(set(SOLVERS))],
+        "solver": [StrOptions({"gdnp", "gd", "agd", "bn", "wn"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": _LR,
@@ -159,17 +159,10 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
             res.scale_at_bound = False
             return res
 
-        if solver in ("gd", "agd"):
-            drv = SOLVERS[solver](p, scale0 * w0, b0, self.learning_rate)
-        elif solver in ("bn", "wn"):
-            if solver == "wn":
-                # same w~ as bn: g_wn = ||w~||_2 for the direction w0
-                scale0 = scale0 * float(np.linalg.norm(w0))
-            drv = SOLVERS[solver](p, w0, scale0, b0, self.learning_rate,
-                                  self.learning_rate_scale)
-        else:
-            drv = SOLVERS[solver](p, w0, scale0, b0, self.learning_rate,
-                                  self.n_bisection)
+        drv = build(solver, p, w0, scale0, b0,
+                    learning_rate=self.learning_rate,
+                    learning_rate_scale=self.learning_rate_scale,
+                    n_bisection=self.n_bisection)
 
         # max_iter counts evaluated iterates (n_iter_ >= 1, as scikit-learn
         # expects); the kernels count updates, one fewer
