@@ -24,6 +24,8 @@ Each iteration, on the BN parametrisation ``w~ = g w/||w||_S``:
 Safeguards (off the Gaussian model the step is a heuristic): ``|s_t|`` is used
 so that the step is a descent step; where ``s_t`` is undefined (``h = 0``,
 ``g = 0``) the step falls back to the gd-equivalent ``||w||_S^2/(g^2 L_f)``;
+a step may turn ``w`` by at most ``atan(10)`` (a tiny ``h`` otherwise gives an
+astronomically long step);
 a step whose objective after the scale search is higher is halved until it is
 not (at most 30 times), else the solver stops (``STALLED``); the shortening
 carries over to the next iterations and is undone (doubled back to 1) by
@@ -151,6 +153,14 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             if g == 0.0:
                 return k, STALLED
             step = nS_sq / (g * g * lip_f) * lr_mult
+        # grad_w f is orthogonal to w, so a step turns w by the angle
+        # atan(step ||grad_w f|| / ||w||); where h is tiny but not zero the
+        # model step is astronomically long and every such step lands on the
+        # same direction -grad_w f. Capping the turn at atan(10) (84 degrees)
+        # loses nothing and leaves the halvings below room to work.
+        gw_norm = math.sqrt(dot(gw, gw))
+        if gw_norm > 0.0:
+            step = min(step, 10.0 * math.sqrt(nW_sq) / gw_norm)
         # remember how much the last steps had to be shortened, so that a
         # region where the model step is too long costs one trial, not many
         step *= sc[5]
