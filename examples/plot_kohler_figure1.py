@@ -137,10 +137,11 @@ for loss in LOSSES:
     paths["gdnp", loss], fits["gdnp", loss] = record_path(
         loss, "gdnp", GDNP_LR, GDNP_ITER)
 for (solver, loss), est in fits.items():
+    w_last = paths[solver, loss][-1]
     print(f"{solver:>4}, {loss:>13}: {np.ravel(est.n_iter_)[0]:>4} iterations, "
           f"objective {est.loss_curve_[0]:.4f} -> {est.loss_curve_[-1]:.4f}, "
           f"gradient norm {est.grad_norm_curve_[-1]:.2e}, "
-          f"scale ||w~||_S = {np.sqrt(paths[solver, loss][-1] @ S @ paths[solver, loss][-1]):.4g}")
+          f"scale ||w~||_S = {np.sqrt(w_last @ S @ w_last):.4g}")
 
 
 # %%
@@ -286,9 +287,12 @@ for loss in LOSSES[1:]:
               f"first {t1} iterations only, then differ by up to "
               f"{max_gap[loss]:.1f} degrees (gd: {gd_gap[loss]:.1f})"
               + (f"; the sigmoid's scale had grown from {sigmoid_scale[0]:.3g} "
-                 f"to {sigmoid_scale[t1]:.3g} by then: its best scale is "
-                 "infinite, so the scale search never reaches the optimum "
-                 "on which the equivalence with least squares rests."
+                 f"to {sigmoid_scale[t1]:.3g} by then. Its best scale is "
+                 "infinite, so the scale search never reaches the optimal "
+                 "scale that the equivalence with the least-squares step "
+                 "assumes, and at a large scale the empirical sigmoid depends "
+                 "on the few samples near the boundary, where a finite sample "
+                 "is far from Gaussian."
                  if loss == "sigmoid" else "."))
 final_sig = ang["gdnp", "sigmoid"][-1]
 if abs(final_sig) > 1.0:
@@ -307,10 +311,10 @@ if abs(final_sig) > 1.0:
           f"Lemma 1, {why}")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-for loss, color in zip(LOSSES, ["C0", "C1", "C2"]):
+for loss, color in zip(LOSSES, ["C0", "C1", "C2"], strict=True):
     axes[0].plot(ang["gdnp", loss], color=color, label=loss)
     axes[1].plot(ang["gd", loss], color=color, label=loss)
-for ax, solver in zip(axes, ["gdnp", "gd"]):
+for ax, solver in zip(axes, ["gdnp", "gd"], strict=True):
     ax.axhline(0.0, color="red", linestyle=":")
     ax.set_xlabel(f"{solver} iteration")
     ax.set_ylabel(r"angle to $-S^{-1}u$ (degrees)")

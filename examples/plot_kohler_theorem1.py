@@ -1,4 +1,4 @@
-"""
+r"""
 Kohler et al. (2019), Theorem 1: gdnp on least squares
 ======================================================
 
@@ -7,8 +7,8 @@ normalized parameters (gdnp) on ordinary least squares with centered inputs:
 
 .. math::
 
-   f(\\tilde w_t) - f^* \\le \\left(1 - \\frac{\\mu}{L}\\right)^{2t}
-   \\left(f(\\tilde w_0) - f^*\\right),
+   f(\tilde w_t) - f^* \le \left(1 - \frac{\mu}{L}\right)^{2t}
+   \left(f(\tilde w_0) - f^*\right),
 
 with ``mu`` and ``L`` the smallest and largest eigenvalues of the covariance
 ``S`` of the inputs and ``w~_t`` the iterate after ``t`` steps (the optimal
