@@ -228,3 +228,26 @@ def test_regressor_curves_and_scale():
             assert est.direction_norm_curve_ is None
         else:
             assert est.direction_norm_curve_.shape == est.loss_curve_.shape
+
+
+@pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
+def test_callbacks_do_not_change_the_fit(solver):
+    X, y = _binary(8)
+    kw = dict(solver=solver, max_iter=40, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = NormalizedLogisticRegression(**kw).fit(X, y)
+        watched = NormalizedLogisticRegression(**kw).set_callbacks(_Recorder())
+        watched.fit(X, y)
+    np.testing.assert_array_equal(watched.coef_, plain.coef_)
+    np.testing.assert_array_equal(watched.loss_curve_, plain.loss_curve_)
+
+
+@pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
+def test_a_stopping_callback_gets_the_iterate_it_saw(solver):
+    X, y = _binary(9)
+    stopper = _Recorder(stop_after=5)
+    clf = NormalizedLogisticRegression(solver=solver, max_iter=100, tol=0.0,
+                                       random_state=0).set_callbacks(stopper)
+    clf.fit(X, y)
+    np.testing.assert_allclose(clf.coef_, stopper.coefs[-1], rtol=1e-12)

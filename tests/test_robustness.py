@@ -287,3 +287,82 @@ def test_gdnp_h_is_zero_is_not_divided_by():
     # softplus is convex with u = 0: w~ = 0 is the optimum
     est = NormalizedLogisticRegression(max_iter=200, random_state=0).fit(X, y)
     np.testing.assert_allclose(est.coef_, 0.0, atol=1e-6)
+
+
+# -- regressions found in review ------------------------------------------
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_least_squares_with_large_targets(solver):
+    # the scale of least squares is in the units of y: no cap applies
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ [1.0, -2.0, 0.5] * 1e5 + 3.0
+    est = NormalizedLinearRegression(solver=solver, random_state=0, tol=1e-4,
+                                     max_iter=5000).fit(X, y)
+    np.testing.assert_allclose(est.coef_, [1e5, -2e5, 5e4], rtol=1e-8)
+    assert np.all(np.isfinite(est.loss_curve_))
+
+
+def test_warm_start_after_a_large_target_shift():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0
+    est = NormalizedLinearRegression(random_state=0, warm_start=True).fit(X, y)
+    est.fit(X, y + 5e4)
+    assert est.intercept_ == pytest.approx(5e4 + 3.0, rel=1e-10)
+    _assert_finite_fit(est)
+
+
+def test_scale_cap_at_the_start_records_the_iterate():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((80, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    est = NormalizedLogisticRegression(max_iter=300, tol=0.0, random_state=0,
+                                       warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.fit(X, y)
+    _assert_finite_fit(est)
+    assert est.loss_curve_.shape == (est.n_iter_[0],)
+
+
+@pytest.mark.parametrize("solver,lr,lr_scale,message", [
+    ("wn", 0.5, 10.0, "diverged"),
+    ("bn", 1e160, "auto", "diverged"),
+    # ||w|| jumps to 4.5e3 and the effective step shrinks: slow, not divergent
+    ("wn", 300.0, "auto", "max_iter"),
+])
+def test_overflowing_direction_restores_the_best_iterate(solver, lr, lr_scale,
+                                                         message):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 4)) * [1, 3, 0.3, 2] + 2
+    y = X @ [1.0, 2, -1, 0.5] + 1 + rng.standard_normal(50)
+    est = NormalizedLinearRegression(solver=solver, learning_rate=lr,
+                                     learning_rate_scale=lr_scale,
+                                     random_state=0, max_iter=100)
+    with pytest.warns(ConvergenceWarning, match=message):
+        est.fit(X, y)
+    _assert_finite_fit(est)
+    from skbnorm.objectives import LinearObjective
+
+    f = LinearObjective("squared").loss(X, y, est.coef_, est.intercept_)
+    assert f <= est.loss_curve_[0]
+
+
+def test_warm_start_drops_coefficients_of_constant_columns():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0
+    est = NormalizedLinearRegression(random_state=0, warm_start=True).fit(X, y)
+    X2 = X.copy()
+    X2[:, 1] = 4.0  # now constant
+    est.fit(X2, 10 * y)
+    cold = NormalizedLinearRegression(random_state=0).fit(X2, 10 * y)
+    assert abs(est.coef_[1]) < 1e-12 * np.abs(est.coef_).max()  # rounding
+    np.testing.assert_allclose(est.predict(X), cold.predict(X), rtol=1e-6)
+    # every column constant: no huge coefficients, the optimal intercept
+    est.fit(np.tile([3.0, -1.0, 2.0], (100, 1)), y + 10)
+    np.testing.assert_array_equal(est.coef_, 0.0)
+    assert est.intercept_ == pytest.approx(np.mean(y + 10))

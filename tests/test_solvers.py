@@ -82,9 +82,9 @@ def test_scale_search_finds_the_argmin(code, fit_b):
     s = np.full(300, 1 / 300)
     t -= s @ t
     inv = 1.0 / np.sqrt(s @ t**2)
-    g, b, f, steps, capped = scale_search(code, t, inv, y, s, 0.0, 1.0, fit_b,
-                                          1.0, 0.0, 50, 1.0, 1e-12, np.inf)
-    assert not capped and steps < 20
+    g, b, f, steps, edge = scale_search(code, t, inv, y, s, 0.0, 1.0, fit_b,
+                                        1.0, 0.0, 50, 1.0, 1e-12, np.inf, 1e4)
+    assert edge == 0 and steps < 20
 
     from scipy.optimize import minimize
 

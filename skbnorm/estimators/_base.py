@@ -132,13 +132,19 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         scale0 = 1.0
         if warm is not None:
             coef, intercept = warm
-            b0 = float(intercept + xbar @ coef) if self.fit_intercept else 0.0
+            # coefficients of columns that are constant in this data lie
+            # outside the range of S: no solver would move them, and they
+            # would shift predictions on new data; drop them as a cold fit does
+            coef = np.where(p.constant_columns(), 0.0, coef)
             t = np.empty(p.n_samples)
             forward(*design, xbar, coef, t)
-            norm = math.sqrt(weighted_sq_norm(t, s))
-            if norm > 0 and np.all(np.isfinite(coef)):
-                w0 = coef / norm
-                scale0 = norm
+            norm_sq = weighted_sq_norm(t, s)
+            shift = float(xbar @ coef)
+            if (np.all(np.isfinite(coef))
+                    and norm_sq > 1e-20 * (norm_sq + shift * shift)):
+                b0 = float(intercept) + shift if self.fit_intercept else 0.0
+                w0 = coef / math.sqrt(norm_sq)
+                scale0 = math.sqrt(norm_sq)
         if w0 is None:
             w0 = p.random_direction(rng)
         if w0 is None:
@@ -177,9 +183,10 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         else:
             n_iter, status = self._run_chunked(drv, p, ctx, reconstruct,
                                                loss_hist, grad_hist, dir_hist)
-        final = min(n_iter, max_iter)
-        if (hasattr(drv, "restore_best") and status != DIVERGED
-                and loss_hist[final] > loss_hist[0] + 1e-12 * abs(loss_hist[0])):
+        last = n_iter if np.isfinite(loss_hist[min(n_iter, max_iter)]) else n_iter - 1
+        last = max(last, 0)
+        if (hasattr(drv, "restore_best") and status not in (DIVERGED, STOPPED)
+                and loss_hist[last] > loss_hist[0] + 1e-12 * abs(loss_hist[0])):
             # the objective ended above its start: a step too long threw the
             # iterate into a region where the loss saturates (its gradient
             # vanishes there, so the run may even look converged)
@@ -187,8 +194,6 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         coef, b = drv.result(status)
         res.coef = coef
         res.intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-        last = n_iter if np.isfinite(loss_hist[min(n_iter, max_iter)]) else n_iter - 1
-        last = max(last, 0)
         res.n_iter = last + 1  # evaluated iterates: len(loss_curve_)
         res.loss_curve = loss_hist[: last + 1].copy()
         res.grad_norm_curve = grad_hist[: last + 1].copy()
@@ -231,6 +236,8 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 # evaluate (without a further step) the iterate the callback
                 # has just seen, so that coef_ and the curves agree
                 p.max_iter = k
+                if hasattr(drv, "drop_momentum"):
+                    drv.drop_momentum()
                 n_iter, _ = drv.run(k, k + 1, loss_hist, grad_hist, dir_hist)
                 return n_iter, STOPPED
 

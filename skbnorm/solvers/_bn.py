@@ -66,7 +66,14 @@ def bn_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         nS_sq = weighted_sq_norm(t, s)
         nW_sq = dot(w, w)
         n_sq = nW_sq if weight_norm else nS_sq
-        if not (nS_sq > 0.0 and n_sq > 0.0 and np.isfinite(n_sq)):
+        if not (np.isfinite(nS_sq) and np.isfinite(n_sq)):
+            # ||w|| overflowed: a step far too long; return the best iterate
+            for j in range(d):
+                w[j] = best[j]
+            sc[0] = sc[3]
+            sc[1] = sc[4]
+            return k, DIVERGED
+        if not (nS_sq > 0.0 and n_sq > 0.0):
             return k, STALLED
         inv = 1.0 / math.sqrt(n_sq)
         f, gb, srt = margin_loss(code, t, g * inv, b, y, s, r)

@@ -87,6 +87,13 @@ class Problem:
             self._u = u
         return self._u
 
+    def constant_columns(self):
+        """Columns whose weighted variance vanishes up to rounding."""
+        sq = np.empty(self.n_features)
+        column_sq_means(*self.design, self.s, sq)
+        var = sq - self.xbar * self.xbar
+        return var <= 1e-20 * sq
+
     def random_direction(self, random_state):
         """A random direction in the range of ``S`` with ``||w||_S = 1``.
 
@@ -111,6 +118,23 @@ class Problem:
         if not norm_sq > 1e-300 or not np.isfinite(norm_sq):
             return None
         return w / math.sqrt(norm_sq)
+
+
+@jit
+def column_sq_means(Xd, data, indices, indptr, sparse, s, out):
+    """``out_j <- sum_i s_i x_ij^2`` in one pass, without copying ``X``."""
+    out[:] = 0.0
+    n = s.shape[0]
+    if sparse:
+        for i in range(n):
+            for k in range(indptr[i], indptr[i + 1]):
+                v = data[k]
+                out[indices[k]] += s[i] * v * v
+    else:
+        for i in range(n):
+            for j in range(Xd.shape[1]):
+                v = Xd[i, j]
+                out[j] += s[i] * v * v
 
 
 @jit
@@ -192,7 +216,7 @@ def _scale_eval(code, t, inv_norm, y, s, alpha, pen, g, b, second):
 
 @jit
 def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
-                 curvature, grad_tol, growth):
+                 curvature, grad_tol, growth, g_cap):
     """Minimise ``f(g, b) = E_s[l(g t/||w|| + b)] + alpha/2 pen g^2`` on cached ``t``.
 
     A damped Newton method on ``(g, b)`` (only ``g`` when ``fit_b`` is False):
@@ -201,24 +225,30 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
     centered normalised margins that is the Lipschitz constant of the
     gradient), with Armijo backtracking. Each step is O(n). At most
     ``max_steps`` steps (Kohler et al.'s ``T_s``). The search stays in the
-    bracket ``|g| <= B = min(growth max(|g_0|, 1), MAX_SCALE)`` and
+    bracket ``|g| <= B = min(growth max(|g_0|, 1), g_cap)``, and with a
+    finite ``growth`` (a trust region, for the sigmoid) also
     ``|b - b_0| <= B``: a bounded search, as the bisection bracket of Kohler
-    et al.'s Algorithm 3 is.
+    et al.'s Algorithm 3 is. ``g_cap`` is ``MAX_SCALE`` for the halfspace
+    losses, whose ``g`` is in units of the unit-RMS normalised margin, and
+    infinite for least squares, whose best scale is finite and in the units
+    of ``y``.
 
     Returns ``(g, b, f, steps, edge)``: ``edge`` is 0 when the search ended
     inside the bracket, 1 at the trust-region bound (the objective still
-    decreases as ``|g|`` grows), 2 at ``MAX_SCALE``.
+    decreases as ``|g|`` grows), 2 at ``g_cap``.
     """
     f, dg, db, hgg, hgb, hbb = _scale_eval(code, t, inv_norm, y, s, alpha, pen,
                                            g, b, True)
     edge = 0
     steps = 0
     lip = curvature + alpha * pen
-    g_bound = min(growth * max(abs(g), 1.0), MAX_SCALE)
-    # the intercept moves by at most the margin scale: with the sigmoid, b can
-    # otherwise run to -inf (predict the majority class) from a poor direction
-    b_lo = b - g_bound
-    b_hi = b + g_bound
+    g_bound = min(growth * max(abs(g), 1.0), g_cap)
+    trust = growth < np.inf
+    # in the trust region the intercept moves by at most the margin scale:
+    # with the sigmoid, b can otherwise run to -inf (predict the majority
+    # class) from a poor direction
+    b_lo = b - g_bound if trust else -np.inf
+    b_hi = b + g_bound if trust else np.inf
     while steps < max_steps:
         if not fit_b:
             db = 0.0
@@ -242,18 +272,25 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
             pb = -db / lip if fit_b else 0.0
         # shorten the step to stay inside the bracket, then backtrack on it
         tau = 1.0
+        by_g = False
         if abs(g + pg) > g_bound:
             room = (g_bound - abs(g)) if g * pg >= 0.0 else (g_bound + abs(g))
             tau = min(tau, max(room, 0.0) / abs(pg))
+            by_g = True
         if pb > 0.0 and b + pb > b_hi:
-            tau = min(tau, max(b_hi - b, 0.0) / pb)
+            tau_b = max(b_hi - b, 0.0) / pb
+            by_g = by_g and tau <= tau_b
+            tau = min(tau, tau_b)
         if pb < 0.0 and b + pb < b_lo:
-            tau = min(tau, max(b - b_lo, 0.0) / -pb)
+            tau_b = max(b - b_lo, 0.0) / -pb
+            by_g = by_g and tau <= tau_b
+            tau = min(tau, tau_b)
+        at_cap = by_g and g_bound >= g_cap
         pg *= tau
         pb *= tau
         slope = dg * pg + db * pb
         if slope >= 0.0:  # at the bracket's edge, pushing outwards
-            edge = 2 if g_bound >= MAX_SCALE else 1
+            edge = 2 if at_cap else 1
             break
         lam = 1.0
         accepted = False
@@ -276,8 +313,10 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         g, b = g_new, b_new
         f, dg, db, hgg, hgb, hbb = f_new, dg_n, db_n, hgg_n, hgb_n, hbb_n
         if abs(g) >= g_bound * (1.0 - 1e-12):
-            edge = 2 if g_bound >= MAX_SCALE else 1
+            edge = 2 if g_bound >= g_cap else 1
             break
+        # a step shortened by the trust region ends at its bound
+        edge = 1 if (tau < 1.0 and trust) else 0
         if moved <= 1e-15 * (1.0 + abs(g) + abs(b)) or gain <= 1e-15 * abs(f):
             break
     return g, b, f, steps, edge

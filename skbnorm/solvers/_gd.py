@@ -108,6 +108,11 @@ class GDSolver:
                          self.x, self.x_prev, self.sc, self.best, self.yv,
                          self.grad, loss_hist, grad_hist)
 
+    def drop_momentum(self):
+        """Make the next evaluation that of ``x`` itself (no extrapolation)."""
+        self.x_prev[:] = self.x
+        self.sc[1] = self.sc[0]
+
     def restore_best(self):
         """Make the best iterate seen (lowest objective) the result."""
         self.yv[:] = self.best

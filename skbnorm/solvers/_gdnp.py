@@ -50,6 +50,7 @@ from ..reparam._chain import bn_chain
 from ._common import (
     CONVERGED,
     MAX_ITER,
+    MAX_SCALE,
     RUNNING,
     SCALE_CAP,
     SIGMOID_SCALE_GROWTH,
@@ -84,7 +85,8 @@ def _margin_pass(code, t, scale, b, y, s, r):
 
 @jit
 def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
-                fit_b, u, lip, lip_f, curvature, lr_mult, n_search, growth, tol,
+                fit_b, u, lip, lip_f, curvature, lr_mult, n_search, growth,
+                g_cap, tol,
                 max_iter, it0, it1, w, sc, t, t_new, w_new, r, st, G, Sw, gw,
                 loss_hist, grad_hist, dir_hist):
     """Iterations ``it0 .. it1-1``.
@@ -106,15 +108,13 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         pen = dot(w, w) / nS_sq
         g, b, f, steps, edge = scale_search(
             code, t, 1.0 / math.sqrt(nS_sq), y, s, alpha, pen, fit_b, sc[0],
-            sc[1], n_search, curvature, search_tol, growth)
+            sc[1], n_search, curvature, search_tol, growth, g_cap)
         sc[0] = g
         sc[1] = b
         sc[2] = f
         sc[3] = 1.0
         sc[4] += steps
         sc[6] = edge
-        if edge == 2:
-            return it0, SCALE_CAP
     for k in range(it0, it1):
         g = sc[0]
         b = sc[1]
@@ -136,6 +136,9 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         loss_hist[k] = f
         grad_hist[k] = gn
         dir_hist[k] = math.sqrt(nW_sq)
+        if sc[6] == 2.0:
+            # the last scale search hit the cap: this iterate is recorded, stop
+            return k, SCALE_CAP
         if gn <= tol:
             return k, CONVERGED
         if k == max_iter:
@@ -176,7 +179,8 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                 pen = dot(w_new, w_new) / nn_sq
                 g2, b2, f2, steps, edge = scale_search(
                     code, t_new, 1.0 / math.sqrt(nn_sq), y, s, alpha, pen,
-                    fit_b, g, b, n_search, curvature, search_tol, growth)
+                    fit_b, g, b, n_search, curvature, search_tol, growth,
+                    g_cap)
                 sc[4] += steps
                 if f2 <= f + 1e-13 * abs(f):
                     accepted = True
@@ -197,8 +201,6 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         sc[1] = b2
         sc[2] = f2
         sc[6] = edge
-        if edge == 2:
-            return k + 1, SCALE_CAP
     return it1, RUNNING
 
 
@@ -228,7 +230,8 @@ class GDNPSolver:
         p = self.p
         return gdnp_kernel(*p.args, p.fit_intercept, p.u, p.lipschitz + p.alpha,
                            p.lipschitz_coef, p.curvature, self.lr_mult,
-                           self.n_search, self.scale_growth, p.tol,
+                           self.n_search, self.scale_growth,
+                           np.inf if p.code == SQUARED else MAX_SCALE, p.tol,
                            p.max_iter, it0, it1, self.w,
                            self.sc, self.t, self.t_new, self.w_new, self.r,
                            self.st, self.G, self.Sw, self.gw, loss_hist,
@@ -236,8 +239,10 @@ class GDNPSolver:
 
     def result(self, status):
         """``(coef, intercept_centered)`` of the current iterate."""
-        forward(*self.p.design, self.p.xbar, self.w, self.t)
-        norm = math.sqrt(weighted_sq_norm(self.t, self.p.s))
+        # a scratch array: self.t carries the margins between iterations, and
+        # callbacks call this every iteration
+        forward(*self.p.design, self.p.xbar, self.w, self.t_new)
+        norm = math.sqrt(weighted_sq_norm(self.t_new, self.p.s))
         return self.sc[0] * self.w / norm, self.sc[1]
 
     @property
