@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._linear import as_design, backward, forward, margin_loss
+from ._linear import as_design, value_grad
 from ._losses import (
     CURVATURE_BOUND,
     LOSS_CODES,
@@ -73,16 +73,10 @@ class LinearObjective:
         """Return ``(F, grad_coef, grad_intercept)`` at ``(coef, intercept)``."""
         design, y, s, zero = self._setup(X, y, sample_weight)
         coef = np.ascontiguousarray(coef, dtype=np.float64)
-        m = np.empty(X.shape[0])
-        r = np.empty(X.shape[0])
         grad = np.empty(X.shape[1])
-        forward(*design, zero, coef, m)
-        f, sum_r, _ = margin_loss(
-            LOSS_CODES[self.loss_name], m, 1.0, float(intercept), y, s, r
-        )
-        backward(*design, zero, r, grad)
-        f += 0.5 * self.alpha * float(coef @ coef)
-        grad += self.alpha * coef
+        # the solvers' own one-pass kernel, uncentered (xbar = 0)
+        f, sum_r = value_grad(*design, zero, LOSS_CODES[self.loss_name], y, s,
+                              float(self.alpha), coef, float(intercept), grad)
         return f, grad, sum_r
 
     def loss(self, X, y, coef, intercept=0.0, sample_weight=None):

@@ -182,14 +182,10 @@ class BNSolver:
 
     def result(self, status):
         """``(coef, intercept_centered)`` of the current iterate."""
-        t = self.t
-        forward(*self.p.design, self.p.xbar, self.w, t)
-        if self.weight_norm:
-            norm = direction_norm(self.w)
-        else:
-            norm = math.sqrt(weighted_sq_norm(t, self.p.s))
         g = self.sc[0]
-        return g * self.w / norm, self.sc[1]
+        if self.weight_norm:
+            return g * self.w / direction_norm(self.w), self.sc[1]
+        return self.p.bn_coef(self.w, g, self.t), self.sc[1]
 
     @property
     def scale(self):

@@ -87,6 +87,11 @@ class Problem:
             self._u = u
         return self._u
 
+    def bn_coef(self, w, g, t):
+        """``w~ = g w/||w||_S``, using ``t`` as scratch for the margins."""
+        forward(*self.design, self.xbar, w, t)
+        return g * w / math.sqrt(weighted_sq_norm(t, self.s))
+
     def constant_columns(self):
         """Columns whose weighted variance vanishes up to rounding."""
         sq = np.empty(self.n_features)

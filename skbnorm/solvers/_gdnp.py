@@ -241,9 +241,7 @@ class GDNPSolver:
         """``(coef, intercept_centered)`` of the current iterate."""
         # a scratch array: self.t carries the margins between iterations, and
         # callbacks call this every iteration
-        forward(*self.p.design, self.p.xbar, self.w, self.t_new)
-        norm = math.sqrt(weighted_sq_norm(self.t_new, self.p.s))
-        return self.sc[0] * self.w / norm, self.sc[1]
+        return self.p.bn_coef(self.w, self.sc[0], self.t_new), self.sc[1]
 
     @property
     def scale(self):
