@@ -15,9 +15,16 @@ Status codes returned by every kernel:
 import math
 
 import numpy as np
+from numba import prange
 
-from .._numba import jit
-from ..objectives._linear import backward, dot, forward, weighted_sq_norm
+from .._numba import jit, pjit
+from ..objectives._linear import (
+    backward,
+    dot,
+    forward,
+    n_blocks,
+    weighted_sq_norm,
+)
 from ..objectives._losses import CURVATURE_BOUND, loss_derivs
 
 RUNNING, CONVERGED, MAX_ITER, DIVERGED, STALLED, SCALE_CAP, STOPPED = range(7)
@@ -207,15 +214,14 @@ def _top_ritz(alphas, betas, m):
 
 
 @jit
-def _scale_eval(code, t, inv_norm, y, s, alpha, pen, g, b, second):
-    """Objective in ``(g, b)`` on cached margins; with derivatives if asked."""
+def _scale_eval_rows(code, t, inv_norm, y, s, g, b, second, lo, hi, out):
     f = 0.0
     dg = 0.0
     db = 0.0
     hgg = 0.0
     hgb = 0.0
     hbb = 0.0
-    for i in range(t.shape[0]):
+    for i in range(lo, hi):
         th = t[i] * inv_norm
         val, d1, d2 = loss_derivs(code, g * th + b, y[i])
         si = s[i]
@@ -226,6 +232,39 @@ def _scale_eval(code, t, inv_norm, y, s, alpha, pen, g, b, second):
             hgg += si * d2 * th * th
             hgb += si * d2 * th
             hbb += si * d2
+    out[0] = f
+    out[1] = dg
+    out[2] = db
+    out[3] = hgg
+    out[4] = hgb
+    out[5] = hbb
+
+
+@pjit
+def _scale_eval(code, t, inv_norm, y, s, alpha, pen, g, b, second):
+    """Objective in ``(g, b)`` on cached margins; with derivatives if asked."""
+    n = t.shape[0]
+    nb = n_blocks(n, 1, n)
+    part = np.zeros((nb, 6))
+    if nb == 1:
+        _scale_eval_rows(code, t, inv_norm, y, s, g, b, second, 0, n, part[0])
+    else:
+        for blk in prange(nb):
+            _scale_eval_rows(code, t, inv_norm, y, s, g, b, second,
+                             blk * n // nb, (blk + 1) * n // nb, part[blk])
+    f = 0.0
+    dg = 0.0
+    db = 0.0
+    hgg = 0.0
+    hgb = 0.0
+    hbb = 0.0
+    for blk in range(nb):
+        f += part[blk, 0]
+        dg += part[blk, 1]
+        db += part[blk, 2]
+        hgg += part[blk, 3]
+        hgb += part[blk, 4]
+        hbb += part[blk, 5]
     f += 0.5 * alpha * pen * g * g
     dg += alpha * pen * g
     hgg += alpha * pen
