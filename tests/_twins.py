@@ -155,3 +155,73 @@ class Twin:
             w = w / np.sqrt(w @ self.S @ w)
             g, b = self._scale(w, g, b)
         return np.array(losses), g * w / np.sqrt(w @ self.S @ w), b
+
+    def subspace_min(self, V, c0, b):
+        """``argmin_{c, b} f(V c, b)`` by Newton's method with backtracking.
+
+        The subproblem is a small convex problem in ``(c, b)``; 50 damped
+        Newton steps from ``(c0, b)`` solve it to rounding.
+        """
+        A = self.Xc @ V
+        if self.fit_b:
+            A = np.column_stack([A, np.ones(len(self.y))])
+        k = V.shape[1]
+        R = np.zeros((A.shape[1], A.shape[1]))
+        R[:k, :k] = self.alpha * V.T @ V
+
+        def parts(p):
+            val, d1, d2 = loss_value_derivs(self.loss, A @ p, self.y)
+            f = self.s @ val + 0.5 * p @ R @ p
+            hess = A.T @ (A * (self.s * d2)[:, None]) + R
+            return f, A.T @ (self.s * d1) + R @ p, hess
+
+        p = np.r_[c0, b] if self.fit_b else np.asarray(c0, dtype=float)
+        f, grad, H = parts(p)
+        for _ in range(50):
+            step = -np.linalg.solve(H, grad)
+            lam = 1.0
+            while lam > 1e-12:
+                f_new, grad_new, H_new = parts(p + lam * step)
+                if f_new <= f + 1e-4 * lam * (grad @ step):
+                    break
+                lam *= 0.5
+            if not f_new < f:
+                break
+            p, f, grad, H = p + lam * step, f_new, grad_new, H_new
+        return p[:k], (p[k] if self.fit_b else 0.0), f
+
+    def gdnp_subspace(self, seed, n_iter):
+        """gdnp with the Rayleigh--Ritz step: exact minimisation over
+        ``w~ in span{w/||w||_S, grad_w f, p}`` and ``b``, ``p`` the last move.
+
+        Least squares only (its subproblem is a linear least-squares problem,
+        solved here in closed form); see ``test_subspace.py`` for the others.
+        """
+        assert self.loss == "squared"
+        w = self.start(seed)
+        g, b = self._scale(w, 1.0, self.b0())
+        p = None
+        losses = []
+        for _ in range(n_iter):
+            nS = np.sqrt(w @ self.S @ w)
+            wt = g * w / nS
+            losses.append(self.f(wt, b))
+            G, _ = self.grad(wt, b)
+            gw = g / nS * (G - (w @ G) / nS**2 * (self.S @ w))
+            cols = [w / nS, gw] + ([p] if p is not None else [])
+            V = np.column_stack(cols)
+            # min_c,b 1/2 sum_i s_i (x_ci^T V c + b - y_i)^2 + alpha/2 |V c|^2
+            A = self.Xc @ V
+            if self.fit_b:
+                A = np.column_stack([A, np.ones(len(self.y))])
+            H = A.T @ (self.s[:, None] * A)
+            H[: V.shape[1], : V.shape[1]] += self.alpha * V.T @ V
+            sol = np.linalg.solve(H, A.T @ (self.s * self.y))
+            c = sol[: V.shape[1]]
+            b = sol[-1] if self.fit_b else 0.0
+            wt_new = V @ c
+            p = wt_new - g * w / nS
+            p = p / np.sqrt(p @ self.S @ p)
+            g = np.sqrt(wt_new @ self.S @ wt_new)
+            w = wt_new / g
+        return np.array(losses), g * w / np.sqrt(w @ self.S @ w), b

@@ -43,6 +43,10 @@ ESTIMATORS = (
         for solver in SOLVERS
     ]
     + [NormalizedLogisticRegression(solver=solver) for solver in SOLVERS]
+    + [
+        NormalizedLinearRegression(solver="gdnp", direction_step="subspace"),
+        NormalizedLogisticRegression(solver="gdnp", direction_step="subspace"),
+    ]
 )
 
 PUBLIC_CLASSES = [
@@ -62,6 +66,8 @@ def _check_id(obj):
     if hasattr(obj, "get_params"):
         params = obj.get_params()
         shown = [f"{k}={params[k]}" for k in ("loss", "solver") if k in params]
+        if params.get("direction_step", "paper") != "paper":
+            shown.append(f"direction_step={params['direction_step']}")
         return f"{type(obj).__name__}({','.join(shown)})"
     return _get_check_estimator_ids(obj)
 
@@ -72,9 +78,9 @@ def _with_ids(mark, ids):
 
 
 def test_estimator_grid():
-    """Every estimator x loss x solver is covered once."""
+    """Every estimator x loss x solver is covered once (and gdnp's subspace step)."""
     ids = [_check_id(est) for est in ESTIMATORS]
-    assert len(ids) == len(set(ids)) == 5 + 2 * 5 + 5
+    assert len(ids) == len(set(ids)) == 5 + 2 * 5 + 5 + 2
 
 
 @_with_ids(parametrize_with_checks(ESTIMATORS), _check_id)

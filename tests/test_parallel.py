@@ -115,15 +115,17 @@ def _fit_with_threads(est, X, y, n_threads):
 @needs_two_threads
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("solver", SOLVERS + ["gdnp-subspace"])
 def test_fit_is_bit_identical_across_thread_counts(solver, sparse):
     X, Xs, rng = _data(sparse, d=9, seed=1)
     logit = X @ rng.standard_normal(X.shape[1])
     y = (logit + rng.standard_normal(X.shape[0]) > 0).astype(int)
+    step = "subspace" if solver == "gdnp-subspace" else "paper"
     fits = [
         _fit_with_threads(
-            NormalizedLogisticRegression(solver=solver, max_iter=40, tol=0.0,
-                                         random_state=0), Xs, y, k)
+            NormalizedLogisticRegression(solver=solver[:4].rstrip("-"),
+                                         direction_step=step, max_iter=40,
+                                         tol=0.0, random_state=0), Xs, y, k)
         for k in (1, 2, 1)
     ]
     for other in fits[1:]:

@@ -64,6 +64,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         "learning_rate": _LR,
         "learning_rate_scale": _LR,
         "n_bisection": [Interval(Integral, 1, None, closed="left")],
+        "direction_step": [StrOptions({"paper", "subspace"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
         "warm_start": ["boolean"],
@@ -168,7 +169,8 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         drv = build(solver, p, w0, scale0, b0,
                     learning_rate=self.learning_rate,
                     learning_rate_scale=self.learning_rate_scale,
-                    n_bisection=self.n_bisection)
+                    n_bisection=self.n_bisection,
+                    direction_step=self.direction_step)
 
         # max_iter counts evaluated iterates (n_iter_ >= 1, as scikit-learn
         # expects); the kernels count updates, one fewer

@@ -293,6 +293,7 @@ class HalfspaceClassifier(_HalfspaceBase):
         learning_rate="auto",
         learning_rate_scale="auto",
         n_bisection=30,
+        direction_step="paper",
         alpha=0.0,
         fit_intercept=True,
         warm_start=False,
@@ -306,6 +307,7 @@ class HalfspaceClassifier(_HalfspaceBase):
         self.learning_rate = learning_rate
         self.learning_rate_scale = learning_rate_scale
         self.n_bisection = n_bisection
+        self.direction_step = direction_step
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
@@ -369,6 +371,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         learning_rate="auto",
         learning_rate_scale="auto",
         n_bisection=30,
+        direction_step="paper",
         alpha=0.0,
         fit_intercept=True,
         warm_start=False,
@@ -381,6 +384,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         self.learning_rate = learning_rate
         self.learning_rate_scale = learning_rate_scale
         self.n_bisection = n_bisection
+        self.direction_step = direction_step
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start

@@ -98,6 +98,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         learning_rate="auto",
         learning_rate_scale="auto",
         n_bisection=30,
+        direction_step="paper",
         alpha=0.0,
         fit_intercept=True,
         warm_start=False,
@@ -110,6 +111,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         self.learning_rate = learning_rate
         self.learning_rate_scale = learning_rate_scale
         self.n_bisection = n_bisection
+        self.direction_step = direction_step
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start

@@ -27,7 +27,7 @@ SOLVERS = {
 
 
 def build(solver, problem, direction, scale, intercept, *, learning_rate="auto",
-          learning_rate_scale="auto", n_bisection=30):
+          learning_rate_scale="auto", n_bisection=30, direction_step="paper"):
     """The driver of ``solver`` started at ``w~ = scale * direction``.
 
     ``direction`` must have ``||direction||_S = 1`` (as
@@ -44,7 +44,7 @@ def build(solver, problem, direction, scale, intercept, *, learning_rate="auto",
         return SOLVERS[solver](problem, direction, scale, intercept,
                                learning_rate, learning_rate_scale)
     return SOLVERS[solver](problem, direction, scale, intercept, learning_rate,
-                           n_bisection)
+                           n_bisection, direction_step)
 
 __all__ = [
     "CONVERGED",
