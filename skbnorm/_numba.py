@@ -22,20 +22,18 @@ The number of threads is numba's (``NUMBA_NUM_THREADS``,
 ``NUMBA_NUM_THREADS`` in their workers so that a grid search does not
 oversubscribe the cores.
 
-Waiting threads sleep: unless the user has chosen otherwise, importing the
-package sets ``OMP_WAIT_POLICY=PASSIVE`` for the OpenMP runtime numba loads
-on its first parallel launch. GNU OpenMP's default busy-waiting makes a
-parallel pass collapse when the cores are shared: one gradient on a9a took
-48 ms instead of 1.6 ms with another process busy on one of the two cores
-(passive: 1.6 ms; quiet machine: the same speed either way). The setting is
-read once, when the runtime loads; it does not touch runtimes already loaded.
+Oversubscription: GNU OpenMP's threads busy-wait between parallel regions,
+which is what makes a sub-millisecond pass scale (one scale-search pass on
+a9a: 0.91 ms on one thread, 0.48 ms on two), and also what makes a pass
+collapse when more threads than cores compete (48 ms instead of 1.6 ms for
+one a9a gradient with other multithreaded work on both cores). Sleeping
+threads (``OMP_WAIT_POLICY=PASSIVE``) avoid the collapse but wake too slowly
+to gain anything at that size here (0.81 ms on two threads), so the package
+leaves the policy alone; under oversubscription set ``NUMBA_NUM_THREADS=1``
+(joblib's process backends do) or ``OMP_WAIT_POLICY=PASSIVE``.
 """
 
-import os
-
 import numba
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def jit(func):
