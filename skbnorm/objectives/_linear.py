@@ -67,6 +67,15 @@ def n_blocks(n, d, nnz):
 
 
 @jit
+def block_sum(part, out):
+    """``out[q] <- sum_blk part[blk, q]``, added in block order (fixed rounding)."""
+    out[:] = 0.0
+    for blk in range(part.shape[0]):
+        for q in range(part.shape[1]):
+            out[q] += part[blk, q]
+
+
+@jit
 def design_nnz(Xd, indptr, sparse):
     """Entries a pass over the design reads."""
     if sparse:
@@ -146,11 +155,10 @@ def backward(Xd, data, indices, indptr, sparse, xbar, a, out):
             tot[blk] = _backward_rows(Xd, data, indices, indptr, sparse, a,
                                       part[blk], blk * n // nb,
                                       (blk + 1) * n // nb)
+        block_sum(part, out)
         total = 0.0
         for blk in range(nb):
             total += tot[blk]
-            for j in range(d):
-                out[j] += part[blk, j]
     for j in range(d):
         out[j] -= xbar[j] * total
 
@@ -210,14 +218,12 @@ def backward2(Xd, data, indices, indptr, sparse, xbar, a, c, out_a, out_c):
                                      (blk + 1) * n // nb)
             tot[blk, 0] = ta
             tot[blk, 1] = tc
-        tot_a = 0.0
-        tot_c = 0.0
-        for blk in range(nb):
-            tot_a += tot[blk, 0]
-            tot_c += tot[blk, 1]
-            for j in range(d):
-                out_a[j] += part_a[blk, j]
-                out_c[j] += part_c[blk, j]
+        block_sum(part_a, out_a)
+        block_sum(part_c, out_c)
+        sums = np.empty(2)
+        block_sum(tot, sums)
+        tot_a = sums[0]
+        tot_c = sums[1]
     for j in range(d):
         out_a[j] -= xbar[j] * tot_a
         out_c[j] -= xbar[j] * tot_c
@@ -256,14 +262,9 @@ def margin_loss(code, t, scale, b, y, s, r):
         part[blk, 0] = a0
         part[blk, 1] = a1
         part[blk, 2] = a2
-    f = 0.0
-    sum_r = 0.0
-    sum_rt = 0.0
-    for blk in range(nb):
-        f += part[blk, 0]
-        sum_r += part[blk, 1]
-        sum_rt += part[blk, 2]
-    return f, sum_r, sum_rt
+    sums = np.empty(3)
+    block_sum(part, sums)
+    return sums[0], sums[1], sums[2]
 
 
 @jit
@@ -344,13 +345,11 @@ def value_grad(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                                       blk * n // nb, (blk + 1) * n // nb)
             tot[blk, 0] = fb
             tot[blk, 1] = rb
-        f = 0.0
-        sum_r = 0.0
-        for blk in range(nb):
-            f += tot[blk, 0]
-            sum_r += tot[blk, 1]
-            for j in range(d):
-                grad[j] += part[blk, j]
+        block_sum(part, grad)
+        sums = np.empty(2)
+        block_sum(tot, sums)
+        f = sums[0]
+        sum_r = sums[1]
     sq = 0.0
     for j in range(d):
         grad[j] += alpha * coef[j] - xbar[j] * sum_r

@@ -20,6 +20,7 @@ from numba import prange
 from .._numba import jit, pjit
 from ..objectives._linear import (
     backward,
+    block_sum,
     dot,
     forward,
     n_blocks,
@@ -252,19 +253,9 @@ def _scale_eval(code, t, inv_norm, y, s, alpha, pen, g, b, second):
         for blk in prange(nb):
             _scale_eval_rows(code, t, inv_norm, y, s, g, b, second,
                              blk * n // nb, (blk + 1) * n // nb, part[blk])
-    f = 0.0
-    dg = 0.0
-    db = 0.0
-    hgg = 0.0
-    hgb = 0.0
-    hbb = 0.0
-    for blk in range(nb):
-        f += part[blk, 0]
-        dg += part[blk, 1]
-        db += part[blk, 2]
-        hgg += part[blk, 3]
-        hgb += part[blk, 4]
-        hbb += part[blk, 5]
+    sums = np.empty(6)
+    block_sum(part, sums)
+    f, dg, db, hgg, hgb, hbb = sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]
     f += 0.5 * alpha * pen * g * g
     dg += alpha * pen * g
     hgg += alpha * pen

@@ -42,6 +42,7 @@ from numba import prange
 from .._numba import jit, pjit
 from ..objectives._linear import (
     backward2,
+    block_sum,
     dot,
     forward,
     n_blocks,
@@ -60,15 +61,16 @@ from ._common import (
     original_grad_norm,
     scale_search,
 )
-from ._subspace import subspace_newton
+from ._subspace import subspace_eval_cached, subspace_newton
 
 
 @jit
-def _margin_pass_rows(code, t, scale, b, y, s, r, lo, hi, out):
+def _margin_pass_rows(code, t, scale, b, y, s, r, r2, lo, hi, out):
     f = 0.0
     sum_r = 0.0
     e1 = 0.0
     e2 = 0.0
+    keep_r2 = r2.shape[0] > 0
     for i in range(lo, hi):
         val, d1, d2 = loss_derivs(code, scale * t[i] + b, y[i])
         si = s[i]
@@ -78,6 +80,8 @@ def _margin_pass_rows(code, t, scale, b, y, s, r, lo, hi, out):
         sum_r += ri
         e1 -= y[i] * ri
         e2 += si * d2
+        if keep_r2:
+            r2[i] = si * d2
     out[0] = f
     out[1] = sum_r
     out[2] = e1
@@ -85,31 +89,25 @@ def _margin_pass_rows(code, t, scale, b, y, s, r, lo, hi, out):
 
 
 @pjit
-def _margin_pass(code, t, scale, b, y, s, r):
+def _margin_pass(code, t, scale, b, y, s, r, r2):
     """Loss, ``r = s l'`` and the moments ``E[phi'], E[phi'']`` of ``h``, in O(n).
 
     For the halfspace losses ``phi'(z^T w~) = -y l'`` and ``phi'' = l''``;
-    least squares does not use the moments.
+    least squares does not use the moments. Unless ``r2`` is empty it
+    receives ``s l''`` (the subspace step's first Newton step reuses both).
     """
     n = t.shape[0]
     nb = n_blocks(n, 1, n)
     part = np.zeros((nb, 4))
     if nb == 1:
-        _margin_pass_rows(code, t, scale, b, y, s, r, 0, n, part[0])
+        _margin_pass_rows(code, t, scale, b, y, s, r, r2, 0, n, part[0])
     else:
         for blk in prange(nb):
-            _margin_pass_rows(code, t, scale, b, y, s, r, blk * n // nb,
+            _margin_pass_rows(code, t, scale, b, y, s, r, r2, blk * n // nb,
                               (blk + 1) * n // nb, part[blk])
-    f = 0.0
-    sum_r = 0.0
-    e1 = 0.0
-    e2 = 0.0
-    for blk in range(nb):
-        f += part[blk, 0]
-        sum_r += part[blk, 1]
-        e1 += part[blk, 2]
-        e2 += part[blk, 3]
-    return f, sum_r, e1, e2
+    sums = np.empty(4)
+    block_sum(part, sums)
+    return sums[0], sums[1], sums[2], sums[3]
 
 
 #: the subspace step's Newton solve stops once its predicted further gain is
@@ -125,7 +123,8 @@ REFRESH_EVERY = 64
 @jit
 def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                    fit_b, n_search, curvature, search_tol, g_cap, w, sc, t,
-                   nS_sq, nW_sq, gw, tg, T, p, tp, Q, c, refresh):
+                   nS_sq, nW_sq, gw, tg, T, p, tp, Q, c, refresh, f_data, r,
+                   r2, init):
     """The Rayleigh--Ritz step of :mod:`._subspace`; updates ``w, t, p, tp, sc``.
 
     Returns the scale's edge flag (2 at ``g_cap``, else 0), or -1 when no
@@ -153,9 +152,19 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
     c[0] = g
     c[1] = 0.0
     c[2] = 0.0
-    f_new, b_new, steps = subspace_newton(code, T, k, c, sc[1], y, s, alpha, Q,
-                                          fit_b, n_search, curvature,
-                                          search_tol, SUBSPACE_REL_GAIN)
+    # the subproblem's derivatives at the current iterate, from the margin
+    # pass's per-row l' and l'': no transcendental pass
+    subspace_eval_cached(T, r, r2, init)
+    init[0] = f_data
+    f_new, b_new, steps, fresh, sum_r = subspace_newton(
+        code, T, k, c, sc[1], y, s, r, r2, alpha, Q, fit_b, n_search,
+        curvature, search_tol, SUBSPACE_REL_GAIN, init)
+    # the data term of f_new (subspace_newton adds the penalty to the sums)
+    pen = 0.0
+    for j in range(k):
+        for q in range(k):
+            pen += c[j] * Q[j, q] * c[q]
+    f_data_new = f_new - 0.5 * alpha * pen
     sc[4] += steps
     # a step may leave f unchanged up to its rounding (see subspace_newton)
     if steps == 0 or not f_new <= sc[2] + 1e-13 * abs(sc[2]):
@@ -212,6 +221,12 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
     sc[0] = g_new
     sc[1] = b_new
     sc[2] = f_new
+    # r, r2 hold l', l'' at the new iterate when its trial was the last one
+    # evaluated: the next iteration's gradient needs no margin pass then
+    reuse = fresh and edge == 0 and not refresh
+    sc[8] = 1.0 if reuse else 0.0
+    sc[9] = f_data_new
+    sc[10] = sum_r
     return edge
 
 
@@ -220,12 +235,15 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                 fit_b, u, lip, lip_f, curvature, lr_mult, n_search, growth,
                 g_cap, tol,
                 max_iter, it0, it1, w, sc, t, t_new, w_new, r, st, G, Sw, gw,
-                loss_hist, grad_hist, dir_hist, subspace, T, p, tp, Q, c):
+                loss_hist, grad_hist, dir_hist, subspace, T, p, tp, Q, c, r2,
+                init):
     """Iterations ``it0 .. it1-1``.
 
-    ``sc = [g, b, f, ready, search_steps, step_shrink, edge, have_p]`` where
-    ``edge`` is the last scale search's end (see :func:`scale_search`) and
-    ``have_p`` whether ``p`` holds a previous move (subspace step).
+    ``sc = [g, b, f, ready, search_steps, step_shrink, edge, have_p, reuse,
+    f_data, sum_r]`` where ``edge`` is the last scale search's end (see
+    :func:`scale_search`), ``have_p`` whether ``p`` holds a previous move and
+    ``reuse`` whether ``r``, ``r2``, ``f_data``, ``sum_r`` already hold the
+    current iterate's loss terms (subspace step).
 
     On entry with ``sc[3] == 0`` the margins ``t`` and the scale search at
     ``w`` are (re)computed; afterwards they are carried between iterations.
@@ -255,7 +273,16 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
         nS = math.sqrt(nS_sq)
         inv = 1.0 / nS
         a = g * inv
-        f, gb, e1, e2 = _margin_pass(code, t, a, b, y, s, r)
+        if sc[8] > 0.0:
+            # the subspace step left l', l'' of this iterate in r, r2
+            f = sc[9]
+            gb = sc[10]
+            e1 = 0.0
+            e2 = 0.0
+            sc[8] = 0.0
+        else:
+            f, gb, e1, e2 = _margin_pass(code, t, a, b, y, s, r, r2)
+        f_data = f
         for i in range(n):
             st[i] = s[i] * t[i]
         backward2(Xd, data, indices, indptr, sparse, xbar, r, st, G, Sw)
@@ -282,7 +309,8 @@ def gdnp_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
                                   code, y, s, alpha, fit_b, n_search,
                                   curvature, search_tol, g_cap, w, sc, t,
                                   nS_sq, nW_sq, gw, t_new, T, p, tp, Q, c,
-                                  (k + 1) % REFRESH_EVERY == 0)
+                                  (k + 1) % REFRESH_EVERY == 0, f_data, r, r2,
+                                  init)
             if edge < 0:
                 return k, STALLED
             sc[6] = edge
@@ -371,7 +399,8 @@ class GDNPSolver:
         self.scale_growth = (SIGMOID_SCALE_GROWTH if p.code == SIGMOID
                              else np.inf)
         n, d = p.n_samples, p.n_features
-        self.sc = np.array([scale, intercept, np.nan, 0.0, 0.0, 1.0, 0.0, 0.0])
+        self.sc = np.array([scale, intercept, np.nan, 0.0, 0.0, 1.0, 0.0, 0.0,
+                            0.0, 0.0, 0.0])
         self.t = np.empty(n)
         self.t_new = np.empty(n)
         self.w_new = np.empty(d)
@@ -387,6 +416,8 @@ class GDNPSolver:
         self.tp = np.zeros(m)
         self.Q = np.zeros((3, 3))
         self.c = np.zeros(3)
+        self.r2 = np.zeros(m)
+        self.init = np.zeros(15)
 
     def run(self, it0, it1, loss_hist, grad_hist, dir_hist):
         p = self.p
@@ -398,7 +429,8 @@ class GDNPSolver:
                            self.sc, self.t, self.t_new, self.w_new, self.r,
                            self.st, self.G, self.Sw, self.gw, loss_hist,
                            grad_hist, dir_hist, self.subspace, self.T,
-                           self.p_dir, self.tp, self.Q, self.c)
+                           self.p_dir, self.tp, self.Q, self.c, self.r2,
+                           self.init)
 
     def result(self, status):
         """``(coef, intercept_centered)`` of the current iterate."""

@@ -41,7 +41,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import jit, pjit
-from ..objectives._linear import n_blocks
+from ..objectives._linear import block_sum, n_blocks
 from ..objectives._losses import loss_derivs
 
 #: the subspace holds at most three directions; with the intercept, four unknowns
@@ -49,7 +49,7 @@ MAX_DIM = 4
 
 
 @jit
-def _subspace_rows(code, T, c, b, y, s, lo, hi, out):
+def _subspace_rows(code, T, c, b, y, s, r, r2, lo, hi, out):
     """Rows ``lo:hi`` of :func:`subspace_eval`, into ``out`` (length 15)."""
     c0 = c[0]
     c1 = c[1]
@@ -64,14 +64,16 @@ def _subspace_rows(code, T, c, b, y, s, lo, hi, out):
         si = s[i]
         f += si * val
         r1 = si * d1
-        r2 = si * d2
+        q2 = si * d2
+        r[i] = r1
+        r2[i] = q2
         g0 += r1 * z0
         g1 += r1 * z1
         g2 += r1 * z2
         g3 += r1
-        a0 = r2 * z0
-        a1 = r2 * z1
-        a2 = r2 * z2
+        a0 = q2 * z0
+        a1 = q2 * z1
+        a2 = q2 * z2
         h00 += a0 * z0
         h01 += a0 * z1
         h02 += a0 * z2
@@ -81,7 +83,7 @@ def _subspace_rows(code, T, c, b, y, s, lo, hi, out):
         h13 += a1
         h22 += a2 * z2
         h23 += a2
-        h33 += r2
+        h33 += q2
     out[0] = f
     out[1] = g0
     out[2] = g1
@@ -105,8 +107,11 @@ _UPPER = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2),
 
 
 @pjit
-def subspace_eval(code, T, c, b, y, s, out):
+def subspace_eval(code, T, c, b, y, s, r, r2, out):
     """Loss, gradient and Hessian in ``(c_0, c_1, c_2, b)`` on the cached margins.
+
+    ``r`` and ``r2`` receive the per-row ``s l'`` and ``s l''``: those of the
+    accepted point serve the next iteration's gradient.
 
     ``T`` is ``n x 3`` (a column of zeros for an unused direction). ``out``
     (length 15) receives ``[f, grad (4), Hessian's upper triangle (10)]``,
@@ -117,15 +122,76 @@ def subspace_eval(code, T, c, b, y, s, out):
     nb = n_blocks(n, 1, n)
     part = np.zeros((nb, 15))
     if nb == 1:
-        _subspace_rows(code, T, c, b, y, s, 0, n, part[0])
+        _subspace_rows(code, T, c, b, y, s, r, r2, 0, n, part[0])
     else:
         for blk in prange(nb):
-            _subspace_rows(code, T, c, b, y, s, blk * n // nb,
+            _subspace_rows(code, T, c, b, y, s, r, r2, blk * n // nb,
                            (blk + 1) * n // nb, part[blk])
-    out[:] = 0.0
-    for blk in range(nb):
-        for q in range(15):
-            out[q] += part[blk, q]
+    block_sum(part, out)
+
+
+@jit
+def _cached_rows(T, r, r2, lo, hi, out):
+    g0 = g1 = g2 = g3 = 0.0
+    h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
+    for i in range(lo, hi):
+        z0 = T[i, 0]
+        z1 = T[i, 1]
+        z2 = T[i, 2]
+        r1 = r[i]
+        g0 += r1 * z0
+        g1 += r1 * z1
+        g2 += r1 * z2
+        g3 += r1
+        a0 = r2[i] * z0
+        a1 = r2[i] * z1
+        a2 = r2[i] * z2
+        h00 += a0 * z0
+        h01 += a0 * z1
+        h02 += a0 * z2
+        h03 += a0
+        h11 += a1 * z1
+        h12 += a1 * z2
+        h13 += a1
+        h22 += a2 * z2
+        h23 += a2
+        h33 += r2[i]
+    out[0] = 0.0
+    out[1] = g0
+    out[2] = g1
+    out[3] = g2
+    out[4] = g3
+    out[5] = h00
+    out[6] = h01
+    out[7] = h02
+    out[8] = h03
+    out[9] = h11
+    out[10] = h12
+    out[11] = h13
+    out[12] = h22
+    out[13] = h23
+    out[14] = h33
+
+
+@pjit
+def subspace_eval_cached(T, r, r2, out):
+    """:func:`subspace_eval`'s derivatives from per-row ``r = s l'``, ``r2 = s l''``.
+
+    At the current iterate the margin pass has already evaluated the loss's
+    derivatives row by row; this contracts them with the cached margins in
+    one pass without a transcendental function. ``out[0]`` (the loss) is
+    left at 0 for the caller.
+    """
+    n = T.shape[0]
+    nb = n_blocks(n, 1, n)
+    part = np.zeros((nb, 15))
+    if nb == 1:
+        _cached_rows(T, r, r2, 0, n, part[0])
+    else:
+        for blk in prange(nb):
+            _cached_rows(T, r, r2, blk * n // nb, (blk + 1) * n // nb,
+                         part[blk])
+    block_sum(part, out)
 
 
 @jit
@@ -159,13 +225,16 @@ def _cholesky_solve(H, rhs, m, x):
 
 
 @jit
-def _objective(code, T, k, c, b, y, s, alpha, Q, fit_b, out, grad, H):
+def _objective(code, T, k, c, b, y, s, r, r2, alpha, Q, fit_b, out, grad, H,
+               evaluate):
     """The subproblem's value; its gradient and Hessian in ``(c_0..c_{k-1}, b)``.
 
     The unknowns are packed as ``[c_0, ..., c_{k-1}, b]``: ``m = k + 1``
-    entries of ``grad`` and ``H`` are set.
+    entries of ``grad`` and ``H`` are set. With ``evaluate`` False the sums
+    already in ``out`` are used.
     """
-    subspace_eval(code, T, c, b, y, s, out)
+    if evaluate:
+        subspace_eval(code, T, c, b, y, s, r, r2, out)
     full = np.zeros((MAX_DIM, MAX_DIM))
     for q in range(10):
         i, j = _UPPER[q]
@@ -199,9 +268,14 @@ def _objective(code, T, k, c, b, y, s, alpha, Q, fit_b, out, grad, H):
 
 
 @jit
-def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
-                    curvature, grad_tol, rel_gain):
+def subspace_newton(code, T, k, c, b, y, s, r, r2, alpha, Q, fit_b, max_steps,
+                    curvature, grad_tol, rel_gain, init):
     """Minimise the subproblem from ``(c, b)``; ``c`` is updated in place.
+
+    ``init`` holds :func:`subspace_eval`'s sums at the start ``(c, b)``;
+    ``r``, ``r2`` are overwritten by every trial. Returns ``(f, b, steps,
+    fresh, sum_r)``: ``fresh`` tells whether ``r``, ``r2`` (and ``sum_r``)
+    belong to the returned point, i.e. whether its last trial was accepted.
 
     Returns ``(f, b, steps)``. Each step is Newton's (a gradient step scaled
     by the Hessian's trace when the Hessian is not positive definite) with
@@ -215,8 +289,12 @@ def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
     H_n = np.zeros((MAX_DIM, MAX_DIM))
     step = np.zeros(MAX_DIM)
     c_new = np.empty(MAX_DIM)
-    f = _objective(code, T, k, c, b, y, s, alpha, Q, fit_b, out, grad, H)
+    out[:] = init
+    f = _objective(code, T, k, c, b, y, s, r, r2, alpha, Q, fit_b, out, grad, H,
+                   False)
     f_start = f
+    fresh = False
+    sum_r = 0.0
     steps = 0
     while steps < max_steps:
         gnorm = 0.0
@@ -247,8 +325,9 @@ def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
                 for j in range(k):
                     c_new[j] = c[j] + step[j]
                 b_new = b + step[k] if fit_b else b
-                f_new = _objective(code, T, k, c_new, b_new, y, s, alpha, Q,
-                                   fit_b, out, grad_n, H_n)
+                f_new = _objective(code, T, k, c_new, b_new, y, s, r, r2, alpha,
+                                   Q, fit_b, out, grad_n, H_n, True)
+                fresh = False
                 gnorm_new = 0.0
                 for j in range(m):
                     gnorm_new += grad_n[j] * grad_n[j]
@@ -258,6 +337,8 @@ def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
                     b = b_new
                     f = f_new
                     steps = 1
+                    fresh = True
+                    sum_r = out[4]
             break
         if ok and slope < 0.0 and -slope <= rel_gain * (f_start - f):
             # the predicted further decrease (half the decrement -slope) is a
@@ -278,10 +359,13 @@ def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
             for j in range(k):
                 c_new[j] = c[j] + lam * step[j]
             b_new = b + lam * step[k] if fit_b else b
-            f_new = _objective(code, T, k, c_new, b_new, y, s, alpha, Q, fit_b,
-                               out, grad_n, H_n)
+            f_new = _objective(code, T, k, c_new, b_new, y, s, r, r2, alpha, Q,
+                               fit_b, out, grad_n, H_n, True)
+            fresh = False
             if f_new <= f + 1e-4 * lam * slope:
                 accepted = True
+                fresh = True
+                sum_r = out[4]
                 break
             lam *= 0.5
         steps += 1
@@ -298,4 +382,4 @@ def subspace_newton(code, T, k, c, b, y, s, alpha, Q, fit_b, max_steps,
                 H[j, q] = H_n[j, q]
         if gain <= 1e-15 * abs(f):
             break
-    return f, b, steps
+    return f, b, steps, fresh, sum_r
