@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 
-def interleaved(funcs, repeat, warmup=1, block=1):
+def interleaved(funcs, repeat, warmup=1, block=1, settle=0.0):
     """Median seconds per call of each callable, timed in interleaved rounds.
 
     Parameters
@@ -39,6 +39,9 @@ def interleaved(funcs, repeat, warmup=1, block=1):
         after a call; alternating two pools call by call makes each one's
         spinning threads slow the other, so kernels that use threads are
         better timed in blocks.
+    settle : float, default=0.0
+        Seconds of (untimed) sleep before each block, for the threads of the
+        previous callable's pool to stop spinning.
 
     Returns
     -------
@@ -54,6 +57,8 @@ def interleaved(funcs, repeat, warmup=1, block=1):
     times = {name: [] for name in funcs}
     for _ in range(repeat):
         for name, func in funcs.items():
+            if settle:
+                time.sleep(settle)
             start = time.perf_counter()
             for _ in range(block):
                 func()

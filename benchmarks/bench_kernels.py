@@ -20,6 +20,7 @@ from skbnorm.solvers._common import _scale_eval
 
 SOLVERS = ("gd", "agd", "bn", "gdnp")
 ITERS = 10  # iterations per timed call
+BLOCK = 3  # calls in a row per round (see _harness.interleaved)
 
 
 def _designs(quick):
@@ -57,7 +58,8 @@ def run(quick):
         ["design", "pair ms", "solver", "ms/iter", "ratio to pair",
          "scale-search share"],
         note=("ratio = solver iteration / (X @ w + X.T @ r) on the same array, "
-              "medians of interleaved rounds (blocks of 3 calls) in one "
+              f"medians of interleaved rounds (blocks of {BLOCK} calls after "
+              "0.2 s for the previous thread pool to go idle) in one "
               "process; all threads numba and OpenBLAS have. The scale-search "
               "share is (O(n) evaluations made by gdnp's searches x the time "
               "of one) / time per iteration."),
@@ -88,9 +90,9 @@ def run(quick):
         funcs["scale eval"] = one_eval
         steps_before = drv.sc[4]
         k_before = 0
-        times = interleaved(funcs, repeat=repeat, block=3)
+        times = interleaved(funcs, repeat=repeat, block=BLOCK, settle=0.2)
         # search steps per iteration, from the timed runs themselves
-        k_done = (3 * repeat + 1) * ITERS - k_before
+        k_done = (BLOCK * repeat + 1) * ITERS - k_before
         evals_per_iter = 1.0 + (drv.sc[4] - steps_before) / k_done
         for solver in SOLVERS:
             per_iter = times[solver] / ITERS

@@ -30,7 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skbnorm import NormalizedLogisticRegression
 
 HERE = Path(__file__).resolve().parent
-SOLVERS = ("agd", "gdnp")
+SOLVERS = ("agd", "gdnp", "gdnp-subspace")
 FULL_CASES = (("sparse", 100_000, 123), ("sparse", 1_000_000, 123),
               ("dense", 100_000, 400))
 QUICK_CASES = (("sparse", 100_000, 123), ("dense", 100_000, 400))
@@ -51,8 +51,12 @@ def input_bytes(X, y):
 
 
 def estimator(solver, max_iter):
+    """``"gdnp-subspace"`` is gdnp with ``direction_step="subspace"``."""
+    options = {}
+    if solver == "gdnp-subspace":
+        solver, options = "gdnp", {"direction_step": "subspace"}
     return NormalizedLogisticRegression(solver=solver, max_iter=max_iter, tol=0.0,
-                                        random_state=0)
+                                        random_state=0, **options)
 
 
 def warm_up(solver, X, y):
