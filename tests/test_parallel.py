@@ -123,7 +123,7 @@ def test_fit_is_bit_identical_across_thread_counts(solver, sparse):
     step = "subspace" if solver == "gdnp-subspace" else "paper"
     fits = [
         _fit_with_threads(
-            NormalizedLogisticRegression(solver=solver[:4].rstrip("-"),
+            NormalizedLogisticRegression(solver=solver.split("-")[0],
                                          direction_step=step, max_iter=40,
                                          tol=0.0, random_state=0), Xs, y, k)
         for k in (1, 2, 1)
