@@ -49,8 +49,13 @@ MAX_DIM = 4
 
 
 @jit
-def _subspace_rows(code, T, c, b, y, s, r, r2, lo, hi, out):
-    """Rows ``lo:hi`` of :func:`subspace_eval`, into ``out`` (length 15)."""
+def _subspace_rows(code, T, c, b, y, s, r, r2, cached, lo, hi, out):
+    """Rows ``lo:hi`` of :func:`subspace_eval`, into ``out`` (length 15).
+
+    With ``cached`` the per-row ``r = s l'`` and ``r2 = s l''`` are read
+    instead of evaluated (and the loss, ``out[0]``, is left at 0); otherwise
+    they are evaluated at the margins ``T c + b`` and stored.
+    """
     c0 = c[0]
     c1 = c[1]
     c2 = c[2]
@@ -60,13 +65,18 @@ def _subspace_rows(code, T, c, b, y, s, r, r2, lo, hi, out):
         z0 = T[i, 0]
         z1 = T[i, 1]
         z2 = T[i, 2]
-        val, d1, d2 = loss_derivs(code, c0 * z0 + c1 * z1 + c2 * z2 + b, y[i])
-        si = s[i]
-        f += si * val
-        r1 = si * d1
-        q2 = si * d2
-        r[i] = r1
-        r2[i] = q2
+        if cached:
+            r1 = r[i]
+            q2 = r2[i]
+        else:
+            val, d1, d2 = loss_derivs(code, c0 * z0 + c1 * z1 + c2 * z2 + b,
+                                      y[i])
+            si = s[i]
+            f += si * val
+            r1 = si * d1
+            q2 = si * d2
+            r[i] = r1
+            r2[i] = q2
         g0 += r1 * z0
         g1 += r1 * z1
         g2 += r1 * z2
@@ -122,55 +132,12 @@ def subspace_eval(code, T, c, b, y, s, r, r2, out):
     nb = n_blocks(n, 1, n)
     part = np.zeros((nb, 15))
     if nb == 1:
-        _subspace_rows(code, T, c, b, y, s, r, r2, 0, n, part[0])
+        _subspace_rows(code, T, c, b, y, s, r, r2, False, 0, n, part[0])
     else:
         for blk in prange(nb):
-            _subspace_rows(code, T, c, b, y, s, r, r2, blk * n // nb,
+            _subspace_rows(code, T, c, b, y, s, r, r2, False, blk * n // nb,
                            (blk + 1) * n // nb, part[blk])
     block_sum(part, out)
-
-
-@jit
-def _cached_rows(T, r, r2, lo, hi, out):
-    g0 = g1 = g2 = g3 = 0.0
-    h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
-    for i in range(lo, hi):
-        z0 = T[i, 0]
-        z1 = T[i, 1]
-        z2 = T[i, 2]
-        r1 = r[i]
-        g0 += r1 * z0
-        g1 += r1 * z1
-        g2 += r1 * z2
-        g3 += r1
-        a0 = r2[i] * z0
-        a1 = r2[i] * z1
-        a2 = r2[i] * z2
-        h00 += a0 * z0
-        h01 += a0 * z1
-        h02 += a0 * z2
-        h03 += a0
-        h11 += a1 * z1
-        h12 += a1 * z2
-        h13 += a1
-        h22 += a2 * z2
-        h23 += a2
-        h33 += r2[i]
-    out[0] = 0.0
-    out[1] = g0
-    out[2] = g1
-    out[3] = g2
-    out[4] = g3
-    out[5] = h00
-    out[6] = h01
-    out[7] = h02
-    out[8] = h03
-    out[9] = h11
-    out[10] = h12
-    out[11] = h13
-    out[12] = h22
-    out[13] = h23
-    out[14] = h33
 
 
 @pjit
@@ -185,12 +152,15 @@ def subspace_eval_cached(T, r, r2, out):
     n = T.shape[0]
     nb = n_blocks(n, 1, n)
     part = np.zeros((nb, 15))
+    # with cached=True the loss code, c, b, y and s are not read
+    c = np.zeros(3)
     if nb == 1:
-        _cached_rows(T, r, r2, 0, n, part[0])
+        _subspace_rows(0, T, c, 0.0, r, np.empty(0), r, r2, True, 0, n,
+                       part[0])
     else:
         for blk in prange(nb):
-            _cached_rows(T, r, r2, blk * n // nb, (blk + 1) * n // nb,
-                         part[blk])
+            _subspace_rows(0, T, c, 0.0, r, np.empty(0), r, r2, True,
+                           blk * n // nb, (blk + 1) * n // nb, part[blk])
     block_sum(part, out)
 
 
