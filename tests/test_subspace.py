@@ -118,3 +118,28 @@ def test_subspace_step_descends_and_converges_on_logistic_regression():
     ref = NormalizedLogisticRegression(solver="agd", tol=1e-10, max_iter=20000,
                                        random_state=0).fit(X, y)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("tol,alpha", [(1e-6, 0.0), (1e-9, 0.0), (1e-9, 0.1)])
+@pytest.mark.parametrize("loss", ["squared", "softplus"])
+def test_subspace_step_converges_to_tight_tolerances(loss, tol, alpha):
+    # regression: with grad_w f at its raw size in the subspace, the Newton
+    # solve's own gradient fell below its tolerance while the outer gradient
+    # was still 8 times tol, and the fit stopped "stalled"
+    rng = np.random.RandomState(0 if loss == "softplus" else 1)
+    n, d = 200, 6
+    X = rng.standard_normal((n, d)) * np.linspace(0.5, 3, d) + 0.7
+    t = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    kw = dict(solver="gdnp", direction_step="subspace", tol=tol, alpha=alpha,
+              max_iter=3000, random_state=0)
+    if loss == "squared":
+        est = NormalizedLinearRegression(**kw)
+        y = t
+    else:
+        est = NormalizedLogisticRegression(**kw)
+        y = np.where(t > 0.3, 1.0, -1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.grad_norm_curve_[-1] <= tol
+    assert np.ravel(est.n_iter_)[0] <= 60

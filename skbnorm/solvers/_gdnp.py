@@ -135,6 +135,17 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
     g = sc[0]
     inv = 1.0 / math.sqrt(nS_sq)
     forward(Xd, data, indices, indptr, sparse, xbar, gw, tg)
+    # unit S-norm for grad_w f, as for w and p: at its raw size the
+    # subproblem's gradient along it scales with |grad|^2, falls below the
+    # Newton solve's tolerance (and its curvature below the ridge) long
+    # before the outer gradient reaches tol, and the solver stalls
+    g_sq = weighted_sq_norm(tg, s)
+    if g_sq > 0.0 and np.isfinite(g_sq):
+        g_inv = 1.0 / math.sqrt(g_sq)
+        for i in range(n):
+            tg[i] *= g_inv
+        for j in range(d):
+            gw[j] *= g_inv
     have_p = sc[7] > 0.0
     k = 3 if have_p else 2
     for i in range(n):
