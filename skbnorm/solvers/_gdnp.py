@@ -115,6 +115,20 @@ def _margin_pass(code, t, scale, b, y, s, r, r2):
 #: iterations than an exact solve, with fewer Newton steps each)
 SUBSPACE_REL_GAIN = 1e-2
 
+@jit
+def _to_unit_s_norm(v, tv, s):
+    """Scale ``v`` and its margins ``tv`` to ``||v||_S = 1``; False if not possible."""
+    sq = weighted_sq_norm(tv, s)
+    if not (sq > 0.0 and np.isfinite(sq)):
+        return False
+    inv = 1.0 / math.sqrt(sq)
+    for i in range(tv.shape[0]):
+        tv[i] *= inv
+    for j in range(v.shape[0]):
+        v[j] *= inv
+    return True
+
+
 #: the subspace step updates the margins by linear combination; recompute
 #: them from ``X`` this often, so that rounding cannot build up
 REFRESH_EVERY = 64
@@ -139,13 +153,7 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
     # subproblem's gradient along it scales with |grad|^2, falls below the
     # Newton solve's tolerance (and its curvature below the ridge) long
     # before the outer gradient reaches tol, and the solver stalls
-    g_sq = weighted_sq_norm(tg, s)
-    if g_sq > 0.0 and np.isfinite(g_sq):
-        g_inv = 1.0 / math.sqrt(g_sq)
-        for i in range(n):
-            tg[i] *= g_inv
-        for j in range(d):
-            gw[j] *= g_inv
+    _to_unit_s_norm(gw, tg, s)
     have_p = sc[7] > 0.0
     k = 3 if have_p else 2
     for i in range(n):
@@ -202,11 +210,9 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
     # tiny, and forming it as a difference of the two iterates would leave p
     # and its margins inconsistent after the renormalisation below
     dc0 = c[0] - g
-    p_sq = 0.0
     for i in range(n):
         t[i] = (c[0] * T[i, 0] + c[1] * T[i, 1] + c[2] * T[i, 2]) / g_new
         tp[i] = dc0 * T[i, 0] + c[1] * T[i, 1] + c[2] * T[i, 2]
-        p_sq += s[i] * tp[i] * tp[i]
     for j in range(d):
         v0 = w[j] * inv
         pj = dc0 * v0 + c[1] * gw[j]
@@ -214,17 +220,9 @@ def _subspace_step(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
             pj += c[2] * p[j]
         w[j] = (c[0] * v0 + c[1] * gw[j] + (c[2] * p[j] if have_p else 0.0)) / g_new
         p[j] = pj
-    if p_sq > 0.0 and np.isfinite(p_sq):
-        # p's length is free (its coefficient is solved for): unit S-norm
-        # keeps the subproblem well scaled
-        p_inv = 1.0 / math.sqrt(p_sq)
-        for i in range(n):
-            tp[i] *= p_inv
-        for j in range(d):
-            p[j] *= p_inv
-        sc[7] = 1.0
-    else:
-        sc[7] = 0.0
+    # p's length is free (its coefficient is solved for): unit S-norm keeps
+    # the subproblem well scaled
+    sc[7] = 1.0 if _to_unit_s_norm(p, tp, s) else 0.0
     if refresh:
         forward(Xd, data, indices, indptr, sparse, xbar, w, t)
         if sc[7] > 0.0:
