@@ -143,3 +143,76 @@ def test_subspace_step_converges_to_tight_tolerances(loss, tol, alpha):
         est.fit(X, y)
     assert est.grad_norm_curve_[-1] <= tol
     assert np.ravel(est.n_iter_)[0] <= 60
+
+
+_POISON_SCRIPT = r"""
+import sys
+import warnings
+
+import numpy as np
+from sklearn.datasets import make_classification
+
+from skbnorm import (HalfspaceClassifier, NormalizedLinearRegression,
+                     NormalizedLogisticRegression)
+
+X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+
+
+def fits():
+    curves = []
+    for cls in (NormalizedLogisticRegression, NormalizedLinearRegression,
+                HalfspaceClassifier):
+        for solver in ("gd", "agd", "bn", "wn", "gdnp"):
+            steps = ["paper"]
+            if solver == "gdnp" and cls is not HalfspaceClassifier:
+                steps.append("subspace")
+            for step in steps:
+                est = cls(solver=solver, direction_step=step, max_iter=25,
+                          tol=0.0, random_state=0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est.fit(X, y)
+                curves.append(est.loss_curve_)
+    return curves
+
+
+class Poisoned:
+    # numpy, except that fresh allocations hold NaN, as garbage memory may
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float, **kw):
+        out = np.empty(shape, dtype=dtype, **kw)
+        if np.issubdtype(out.dtype, np.floating):
+            out.fill(np.nan)
+        return out
+
+
+clean = fits()
+for name, mod in list(sys.modules.items()):
+    if name.startswith("skbnorm") and getattr(mod, "np", None) is np:
+        mod.np = Poisoned()
+poisoned = fits()
+assert len(clean) == 17
+for a, b in zip(clean, poisoned):
+    np.testing.assert_array_equal(b, a)
+print("OK")
+"""
+
+
+def test_no_kernel_reads_uninitialised_memory():
+    # Regression: the Newton solve's trial coefficients were allocated
+    # uninitialised, and with two directions (no previous move yet) the
+    # unused third one entered the margins as garbage * 0, which is NaN
+    # when the garbage is NaN or inf: a fit then stalled at random. Pure
+    # Python (no JIT) lets the allocations be poisoned with NaN.
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    proc = subprocess.run([sys.executable, "-c", _POISON_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "OK" in proc.stdout

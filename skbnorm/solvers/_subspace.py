@@ -260,7 +260,9 @@ def subspace_newton(code, T, k, c, b, y, s, r, r2, alpha, Q, fit_b, max_steps,
     grad_n = np.empty(MAX_DIM)
     H_n = np.zeros((MAX_DIM, MAX_DIM))
     step = np.zeros(MAX_DIM)
-    c_new = np.empty(MAX_DIM)
+    # zeros, not empty: with k = 2 the unused c_new[2] still enters the
+    # margins (times a zero column), and garbage NaN or inf would make them NaN
+    c_new = np.zeros(MAX_DIM)
     out[:] = init
     f = _objective(code, T, k, c, b, y, s, r, r2, alpha, Q, fit_b, out, grad, H,
                    False)
