@@ -1,6 +1,7 @@
 """skbnorm: scikit-learn estimators solved in the length-direction
 parametrisation behind Batch Normalization."""
 
+from .convex import ConvexBNReLUClassifier, ConvexBNReLURegressor
 from .estimators import (
     HalfspaceClassifier,
     NormalizedLinearRegression,
@@ -10,6 +11,8 @@ from .estimators import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ConvexBNReLUClassifier",
+    "ConvexBNReLURegressor",
     "HalfspaceClassifier",
     "NormalizedLinearRegression",
     "NormalizedLogisticRegression",

@@ -1,0 +1,463 @@
+"""Estimators: the convex BN-ReLU network for regression and classification."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
+from ._network import bn_relu_forward, closed_form, recover_network, whiten
+from ._solver import admm_group_lasso
+
+_MODEL_DOC = r"""
+    The model is a two-layer ReLU network with a Batch Normalization
+    transform of every hidden unit's pre-activation, with population
+    statistics over the training batch:
+
+    .. math::
+
+        f(x) = \sum_{j=1}^m \operatorname{relu}\Big(\gamma_j
+        \frac{x^\top w_j - \mu_j}{\sigma_j} + \alpha_j\Big)\, v_j,\qquad
+        \mu_j = \tfrac1n \textstyle\sum_i x_i^\top w_j,\quad
+        \sigma_j^2 = \tfrac1n \textstyle\sum_i (x_i^\top w_j - \mu_j)^2,
+
+    trained on
+
+    .. math::
+
+        \tfrac12 \lVert f(X) - y\rVert^2
+        + \tfrac{\beta}{2} \textstyle\sum_j (\gamma_j^2 + \alpha_j^2 + v_j^2)
+
+    (a sum over samples, not a mean) to its *global* minimum over networks
+    of any width. With the centered data's compact SVD
+    :math:`X_c = U\Sigma V^\top` and :math:`U' = [U, \mathbf 1/\sqrt n]`,
+    :math:`\mathrm{BN}(Xw) = U's` with :math:`s = \sqrt n[\gamma q/\lVert
+    q\rVert; \alpha]`, :math:`q = \Sigma V^\top w`, and the problem is the
+    convex program (Ergen et al. 2022; Pilanci and Ergen 2020)
+
+    .. math::
+
+        \min_{u_i, u'_i}\ \tfrac12 \Big\lVert \sum_i D_i U'(u_i - u'_i)
+        - y\Big\rVert^2 + \lambda \sum_i (\lVert u_i\rVert + \lVert u'_i
+        \rVert)\quad \text{s.t. } (2D_i - I)U'u_i \ge 0,\ (2D_i - I)U'u'_i
+        \ge 0,
+
+    :math:`\lambda = \beta/\sqrt n`, over the activation patterns
+    :math:`D_i = \mathrm{diag}(1[U'a_i \ge 0])`. Each non-zero group is one
+    hidden unit: :math:`v = \pm n^{-1/4}\sqrt{\lVert u\rVert}`,
+    :math:`(\gamma, \alpha)` from :math:`s = n^{1/4} u/\sqrt{\lVert u\rVert}`
+    and :math:`w = \sqrt n V\Sigma^{-1} q/\lVert q\rVert` (scaled to unit
+    training spread). The program equals the network's problem when every
+    pattern is present: the patterns are enumerated exactly when their
+    number (at most :math:`2\sum_{i<k}\binom{n-1}{i}`, ``k = rank + 1``) is
+    at most ``n_patterns``, otherwise ``n_patterns`` are sampled from
+    random directions and the optimum is that over networks whose units use
+    the sampled patterns.
+
+    BN makes the model invariant to invertible linear maps of the features:
+    only the span of the centered data matters, so no feature scaling is
+    needed. When ``n_samples <= n_features`` (the centered data have rank
+    ``n - 1``, :math:`U'` is square) the optimum is in closed form (two
+    units at most; see :func:`skbnorm.convex.closed_form`), used by
+    ``solver="auto"``.
+"""
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight decay on the BN scales and shifts and the output weights
+        (``beta = 0``: no regularisation).
+
+    n_patterns : int, default=128
+        Exhaustive enumeration when the arrangement has at most this many
+        cells, otherwise the number of sampled patterns (duplicates are
+        dropped, so fewer may be used).
+
+    solver : {"auto", "admm"}, default="auto"
+        ``"admm"``: the ADMM solver of the convex program. ``"auto"``: the
+        closed form when ``U'`` is square, else ``"admm"``.
+
+    max_iter : int, default=10000
+        ADMM iterations at most (per output).
+
+    tol : float, default=1e-3
+        Stop when the duality gap is at most ``tol`` times the objective.
+        ADMM converges sublinearly here: on problems of tens of samples a
+        gap of ``1e-3`` takes hundreds to a few thousand iterations, ``1e-4``
+        up to ten times more.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampled patterns.
+
+    verbose : int, default=0
+        Print the objective and duality gap every 25 ADMM iterations.
+"""
+
+_ATTRS_DOC = """
+    coefs_ : ndarray of shape (n_features, n_neurons_)
+        First-layer weights ``w_j``, scaled so that ``X w_j`` has unit
+        standard deviation on the training data.
+
+    bn_gamma_, bn_beta_ : ndarray of shape (n_neurons_,)
+        BN scales ``gamma_j`` and shifts ``alpha_j``.
+
+    bn_mean_, bn_std_ : ndarray of shape (n_neurons_,)
+        The training (population) statistics of ``X w_j`` used by predict.
+
+    output_weights_ : ndarray of shape (n_neurons_,) or (n_neurons_, n_outputs)
+        Output weights ``v``; with several outputs (one-vs-rest classes or a
+        2-d ``y``) each unit feeds one output only.
+
+    n_neurons_ : int
+        Number of hidden units (non-zero groups).
+
+    objective_ : float
+        The training objective of the fitted network (summed over outputs),
+        which is the convex program's value at a feasible point.
+
+    duality_gap_ : float
+        ``objective_`` minus the dual lower bound (summed over outputs): a
+        certificate that ``objective_`` is within this of the program's
+        optimum (with exhaustive patterns: of every network's objective).
+
+    n_iter_ : int
+        ADMM iterations (the largest over outputs; 0 for the closed form).
+
+    exhaustive_ : bool
+        Whether every activation pattern was used.
+
+    n_patterns_ : int
+        Number of distinct patterns in the program.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+"""
+
+_REFS_DOC = """
+    References
+    ----------
+    .. [1] T. Ergen, A. Sahiner, B. Ozturkler, J. Pauly, M. Mardani and
+       M. Pilanci, "Demystifying Batch Normalization in ReLU Networks:
+       Equivalent Convex Optimization Models and Implicit Regularization",
+       ICLR 2022.
+    .. [2] M. Pilanci and T. Ergen, "Neural Networks are Convex Regularizers:
+       Exact Polynomial-time Convex Optimization Formulations for Two-layer
+       Networks", ICML 2020.
+    .. [3] S. Boyd, N. Parikh, E. Chu, B. Peleato and J. Eckstein,
+       "Distributed Optimization and Statistical Learning via the
+       Alternating Direction Method of Multipliers", 2011.
+"""
+
+
+class _ConvexBNReLUBase(BaseEstimator):
+    _parameter_constraints: dict = {
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "n_patterns": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"auto", "admm"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, beta=1.0, n_patterns=128, solver="auto", max_iter=10000,
+                 tol=1e-3, random_state=None, verbose=0):
+        self.beta = beta
+        self.n_patterns = n_patterns
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_targets(self, X, Y):
+        """Fit one network per column of ``Y`` (n x n_outputs), then merge."""
+        n = X.shape[0]
+        xbar, V, sigma, A = whiten(X)
+        k = A.shape[1]
+        lam = self.beta / np.sqrt(n)
+        square = k == n
+        closed = square and self.solver == "auto"
+        if closed:
+            patterns = None
+            self.exhaustive_ = True
+            self.n_patterns_ = 2
+        elif max_patterns(n, k) <= self.n_patterns:
+            patterns = enumerate_patterns(A)
+            self.exhaustive_ = True
+        else:
+            rng = check_random_state(self.random_state)
+            patterns = sample_patterns(A, self.n_patterns, rng)
+            self.exhaustive_ = False
+        if patterns is not None:
+            self.n_patterns_ = patterns.shape[1]
+        units = []
+        objective = 0.0
+        gap = 0.0
+        n_iter = 0
+        for c in range(Y.shape[1]):
+            y = np.ascontiguousarray(Y[:, c], dtype=np.float64)
+            if closed:
+                Z, obj, g = closed_form(A, y, lam)
+                it = 0
+            else:
+                Z, info = admm_group_lasso(A, patterns, y, lam, tol=self.tol,
+                                           max_iter=self.max_iter,
+                                           verbose=self.verbose)
+                obj, g, it = info["objective"], info["gap"], info["n_iter"]
+                if not info["converged"]:
+                    warnings.warn(
+                        f"ADMM stopped at max_iter={self.max_iter} with a "
+                        f"relative duality gap of {g / max(obj, 1e-300):.2e} "
+                        f"> tol={self.tol}; increase max_iter.",
+                        ConvergenceWarning,
+                        stacklevel=4,
+                    )
+            W, gamma, alpha, v = recover_network(Z, V, sigma, n)
+            units.append((W, gamma, alpha, v))
+            objective += obj
+            gap += g
+            n_iter = max(n_iter, it)
+        W = np.hstack([u[0] for u in units])
+        m = W.shape[1]
+        out = np.zeros((m, Y.shape[1]))
+        start = 0
+        for c, u in enumerate(units):
+            out[start:start + u[3].size, c] = u[3]
+            start += u[3].size
+        H = np.asarray(X @ W)
+        self.bn_mean_ = H.mean(axis=0)
+        self.bn_std_ = np.sqrt(np.mean((H - self.bn_mean_) ** 2, axis=0))
+        self.coefs_ = W
+        self.bn_gamma_ = np.concatenate([u[1] for u in units])
+        self.bn_beta_ = np.concatenate([u[2] for u in units])
+        self.output_weights_ = out
+        self.n_neurons_ = m
+        self.objective_ = float(objective)
+        self.duality_gap_ = float(gap)
+        self.n_iter_ = int(n_iter)
+        return self
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=[np.float64, np.float32])
+        X = X.astype(np.float64) if not sp.issparse(X) else X.astype(np.float64)
+        return bn_relu_forward(X, self.coefs_, self.bn_mean_, self.bn_std_,
+                               self.bn_gamma_, self.bn_beta_,
+                               self.output_weights_)
+
+    def _validate_X_y(self, X, y, **kw):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
+                             dtype=[np.float64, np.float32], **kw)
+        if not sp.issparse(X):
+            X = np.asarray(X, dtype=np.float64)
+        else:
+            X = X.astype(np.float64)
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"n_samples={X.shape[0]}: batch statistics need at least 2 "
+                "samples."
+            )
+        return X, y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
+    __doc__ = (
+        """Two-layer BN-ReLU network trained to global optimality (convex program).
+"""
+        + _MODEL_DOC
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _ATTRS_DOC
+        + """
+    See Also
+    --------
+    ConvexBNReLUClassifier : The same network on ±1 targets.
+    sklearn.neural_network.MLPRegressor : A non-convex MLP trained locally.
+
+    Notes
+    -----
+    Each output of a 2-d ``y`` gets its own units (the program separates
+    over outputs). The solver is first-order: its cost per iteration is
+    about four ``n x k x 2P`` matrix products plus an ``n x n`` matrix-vector
+    product, and high accuracy (``tol`` below ``1e-5``) can take many
+    iterations.
+"""
+        + _REFS_DOC
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnorm import ConvexBNReLURegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(40, 2)
+    >>> y = np.abs(X[:, 0]) - X[:, 1]
+    >>> reg = ConvexBNReLURegressor(beta=0.1, random_state=0).fit(X, y)
+    >>> bool(reg.duality_gap_ <= 1e-3 * reg.objective_)
+    True
+"""
+    )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network by solving the convex program.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse input is not densified).
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
+        y = np.asarray(y, dtype=np.float64)
+        Y = y[:, None] if y.ndim == 1 else y
+        self._fit_targets(X, Y)
+        if y.ndim == 1:
+            self.output_weights_ = self.output_weights_[:, 0]
+        return self
+
+    def predict(self, X):
+        """Network output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return self._forward(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
+    __doc__ = (
+        """Two-layer BN-ReLU network classifier trained to global optimality.
+
+    As in the paper, classification is regression with the squared loss on
+    ±1 targets: binary problems fit one network to ``+1`` (the second class
+    of ``classes_``) against ``-1``, more classes one network per class
+    against the rest (merged into one network with an output per class).
+    ``predict`` takes the sign (binary) or the largest output.
+"""
+        + _MODEL_DOC
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+        + _ATTRS_DOC
+        + """
+    See Also
+    --------
+    ConvexBNReLURegressor : The same network on real targets.
+    sklearn.neural_network.MLPClassifier : A non-convex MLP trained locally.
+"""
+        + _REFS_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from skbnorm import ConvexBNReLUClassifier
+    >>> X, y = make_moons(n_samples=60, noise=0.1, random_state=0)
+    >>> clf = ConvexBNReLUClassifier(beta=0.1, random_state=0).fit(X, y)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+"""
+    )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network by solving the convex program.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse input is not densified).
+
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = self._validate_X_y(X, y)
+        check_classification_targets(y)
+        enc = LabelEncoder().fit(y)
+        self.classes_ = enc.classes_
+        if self.classes_.size < 2:
+            raise ValueError(
+                "ConvexBNReLUClassifier needs samples of at least 2 classes; "
+                f"got only {self.classes_!r}."
+            )
+        yi = enc.transform(y)
+        if self.classes_.size == 2:
+            Y = np.where(yi == 1, 1.0, -1.0)[:, None]
+        else:
+            Y = np.where(yi[:, None] == np.arange(self.classes_.size), 1.0,
+                         -1.0)
+        self._fit_targets(X, Y)
+        if self.classes_.size == 2:
+            self.output_weights_ = self.output_weights_[:, 0]
+        return self
+
+    def decision_function(self, X):
+        """Network output: one column per class (one value when binary).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._forward(X)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]

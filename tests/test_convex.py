@@ -1,0 +1,335 @@
+"""Convex BN-ReLU networks (Ergen et al. 2022): the program, its solver, the
+network recovered from it, the closed form and global optimality."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbnorm import ConvexBNReLUClassifier, ConvexBNReLURegressor
+from skbnorm.convex import (
+    admm_group_lasso,
+    bn_relu_forward,
+    bn_relu_objective,
+    bn_relu_value_and_grad,
+    closed_form,
+    enumerate_patterns,
+    max_patterns,
+    network_value,
+    recover_network,
+    sample_patterns,
+    train_bn_relu_gd,
+    whiten,
+)
+
+
+def _regression(n, d, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 if d > 1 else np.abs(X[:, 0])
+    return X, y
+
+
+# -- activation patterns ----------------------------------------------------
+
+@pytest.mark.parametrize("n,k", [(5, 2), (10, 3), (20, 3), (12, 4), (8, 8)])
+def test_enumeration_counts_the_cells_of_a_generic_arrangement(n, k):
+    A = np.random.RandomState(n + k).randn(n, k)
+    D = enumerate_patterns(A)
+    # Cover/Zaslavsky count, less the all-off pattern when it is a cell
+    # (it is one exactly when the n normals lie in an open half-space)
+    all_off = np.any(np.all(A @ np.random.RandomState(0).randn(k, 20000) < 0,
+                            axis=0))
+    assert D.shape[1] == max_patterns(n, k) - int(all_off)
+    assert len({c.tobytes() for c in D.T}) == D.shape[1]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sampled_patterns_are_enumerated_patterns_on_degenerate_data(seed):
+    # integer features with a bias column: many hyperplanes through common
+    # lines, duplicate rows; sampling finds (almost) every cell here, and
+    # every sampled pattern must be among the enumerated ones
+    rng = np.random.RandomState(seed)
+    A = np.c_[rng.randint(0, 3, (25, 3)).astype(float), np.ones(25)]
+    D = {c.tobytes() for c in enumerate_patterns(A).T}
+    S = {c.tobytes() for c in sample_patterns(A, 200000, rng).T}
+    assert S <= D
+    assert len(S) >= 0.97 * len(D)
+
+
+# -- whitening and the network map --------------------------------------------
+
+def test_whitened_coordinates_reproduce_the_bn_layer():
+    rng = np.random.RandomState(1)
+    X = rng.randn(30, 5) @ rng.randn(5, 6)  # rank 5 of 6 features
+    n = X.shape[0]
+    xbar, V, sigma, A = whiten(X)
+    assert A.shape == (n, 6)  # rank 5, plus the constant column
+    np.testing.assert_allclose(A.T @ A, np.eye(6), atol=1e-12)
+    w = rng.randn(6)
+    gamma, alpha = 0.7, -0.3
+    h = X @ w
+    bn = gamma * (h - h.mean()) / h.std() + alpha
+    q = sigma * (V.T @ w)
+    s = np.sqrt(n) * np.r_[gamma * q / np.linalg.norm(q), alpha]
+    np.testing.assert_allclose(A @ s, bn, atol=1e-12)
+
+
+def test_sparse_whitening_matches_dense_without_densifying():
+    rng = np.random.RandomState(2)
+    Xs = sp.random(40, 7, density=0.4, random_state=rng, format="csr")
+    before = Xs.copy()
+    _, _, sd, Asp = whiten(Xs)
+    _, _, dd, Ade = whiten(Xs.toarray())
+    np.testing.assert_allclose(sd, dd, rtol=1e-8)
+    # the same subspace (singular vectors are defined up to sign)
+    np.testing.assert_allclose(Asp @ Asp.T, Ade @ Ade.T, atol=1e-8)
+    assert sp.issparse(Xs) and (Xs != before).nnz == 0
+
+
+def test_recovered_units_carry_the_groups_penalty_and_output():
+    X, y = _regression(20, 3)
+    n = X.shape[0]
+    xbar, V, sigma, A = whiten(X)
+    rng = np.random.RandomState(3)
+    Z = rng.randn(A.shape[1], 6)
+    Z[:, 1] = 0.0  # a zero group is no unit
+    W, gamma, alpha, v = recover_network(Z, V, sigma, n)
+    assert W.shape == (3, 5)
+    H = X @ W
+    np.testing.assert_allclose(H.std(axis=0), 1.0, rtol=1e-12)
+    f = bn_relu_forward(X, W, H.mean(axis=0), H.std(axis=0), gamma, alpha, v)
+    lam = 0.37 / np.sqrt(n)
+    expected = network_value(A, y, Z, lam)
+    np.testing.assert_allclose(bn_relu_objective(X, y, W, gamma, alpha, v, 0.37),
+                               expected, rtol=1e-12)
+    relu = np.maximum(A @ Z, 0.0)
+    np.testing.assert_allclose(f, relu[:, :3].sum(1) - relu[:, 3:].sum(1),
+                               atol=1e-12)
+
+
+def test_gradient_of_the_bn_network_matches_finite_differences():
+    X, y = _regression(15, 3)
+    rng = np.random.RandomState(4)
+    params = [rng.randn(3, 4), rng.randn(4), rng.randn(4), rng.randn(4)]
+    beta = 0.3
+    _, grad = bn_relu_value_and_grad(X, y, *params, beta)
+    h = 1e-6
+    for p, g in zip(params, grad, strict=True):
+        num = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            fp = bn_relu_objective(X, y, *params, beta)
+            p[idx] = old - h
+            fm = bn_relu_objective(X, y, *params, beta)
+            p[idx] = old
+            num[idx] = (fp - fm) / (2 * h)
+        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+
+
+# -- the solver against a generic conic solver ----------------------------------
+
+def _cvxpy_optimum(A, D, y, lam):
+    cp = pytest.importorskip("cvxpy")
+    n, k = A.shape
+    P = D.shape[1]
+    Df = D.astype(float)
+    S = 2 * Df - 1
+    U = cp.Variable((k, P))
+    Up = cp.Variable((k, P))
+    H = A @ (U - Up)
+    pred = cp.sum(cp.multiply(Df, H), axis=1)
+    obj = (0.5 * cp.sum_squares(pred - y)
+           + lam * (cp.sum(cp.norm(U, 2, axis=0))
+                    + cp.sum(cp.norm(Up, 2, axis=0))))
+    cons = [cp.multiply(S, A @ U) >= 0, cp.multiply(S, A @ Up) >= 0]
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver="CLARABEL")
+    return prob.value
+
+
+# the gap each case reaches within 100000 iterations (ADMM is sublinear, and
+# slowest on the exhaustive, highly redundant 211-pattern program)
+@pytest.mark.parametrize("n,d,beta,exhaustive,tol", [(15, 2, 0.1, True, 1e-3),
+                                                     (40, 5, 0.05, False, 1e-4),
+                                                     (60, 10, 1.0, False, 1e-7)])
+def test_admm_optimum_is_certified_and_matches_a_conic_solver(n, d, beta,
+                                                               exhaustive, tol):
+    rng = np.random.RandomState(n)
+    X = rng.randn(n, d)
+    y = np.sin(X @ rng.randn(d)) + 0.1 * rng.randn(n)
+    _, _, _, A = whiten(X)
+    lam = beta / np.sqrt(n)
+    D = enumerate_patterns(A) if exhaustive else sample_patterns(A, 100, rng)
+    Z, info = admm_group_lasso(A, D, y, lam, tol=tol, max_iter=100000)
+    assert info["converged"]
+    ref = _cvxpy_optimum(A, D, y, lam)
+    # the certificate brackets the reference optimum ...
+    assert info["dual"] <= ref * (1 + 1e-7)
+    assert ref <= info["objective"] * (1 + 1e-7) + 1e-9
+    # ... within the requested relative gap
+    assert info["gap"] <= tol * info["objective"]
+    assert info["objective"] - ref <= tol * ref
+
+
+def test_network_value_and_program_value_agree_to_the_cone_violation():
+    X, y = _regression(30, 3)
+    _, _, _, A = whiten(X)
+    D = sample_patterns(A, 60, np.random.RandomState(0))
+    lam = 0.1 / np.sqrt(30)
+    Z, info = admm_group_lasso(A, D, y, lam, tol=1e-6, max_iter=100000)
+    P = D.shape[1]
+    H = A @ Z
+    Df = D.astype(float)
+    conv = (Df * (H[:, :P] - H[:, P:])).sum(1)
+    net = np.maximum(H[:, :P], 0).sum(1) - np.maximum(H[:, P:], 0).sum(1)
+    # the two differ only where a cone constraint is violated
+    assert np.linalg.norm(conv - net) <= np.sqrt(2 * P) * info["violation"] + 1e-12
+    assert info["violation"] <= 1e-4 * np.linalg.norm(y)
+    assert abs(info["program"] - info["objective"]) <= 1e-4 * info["objective"]
+
+
+# -- the estimators -------------------------------------------------------------
+
+def test_fitted_network_objective_is_objective_and_certified():
+    X, y = _regression(40, 3)
+    reg = ConvexBNReLURegressor(beta=0.2, random_state=0).fit(X, y)
+    f = bn_relu_objective(X, y, reg.coefs_, reg.bn_gamma_, reg.bn_beta_,
+                          reg.output_weights_, 0.2)
+    np.testing.assert_allclose(f, reg.objective_, rtol=1e-10)
+    np.testing.assert_allclose(reg.bn_std_, 1.0, rtol=1e-10)
+    assert 0.0 <= reg.duality_gap_ <= 1e-3 * reg.objective_
+    assert reg.n_neurons_ == reg.coefs_.shape[1] > 0
+    np.testing.assert_allclose(
+        reg.predict(X),
+        bn_relu_forward(X, reg.coefs_, reg.bn_mean_, reg.bn_std_,
+                        reg.bn_gamma_, reg.bn_beta_, reg.output_weights_))
+
+
+def test_gradient_descent_never_beats_the_certified_optimum():
+    # exhaustive patterns (134 cells), so objective_ - duality_gap_ bounds
+    # the objective of every network of any width from below
+    X, y = _regression(12, 2)
+    beta = 0.1
+    assert max_patterns(12, 3) <= 200
+    reg = ConvexBNReLURegressor(beta=beta, n_patterns=200, tol=1e-6,
+                                max_iter=100000).fit(X, y)
+    assert reg.exhaustive_
+    lower = reg.objective_ - reg.duality_gap_
+    finals = []
+    for seed in range(8):
+        _, curve = train_bn_relu_gd(X, y, 20, beta, max_iter=1500,
+                                    random_state=seed)
+        assert np.all(np.diff(curve) <= 1e-12)  # a descent method
+        finals.append(curve[-1])
+    assert min(finals) >= lower - 1e-12
+    # and local search does not reach the optimum here
+    assert np.median(finals) > reg.objective_ * 1.01
+
+
+def test_closed_form_when_samples_are_fewer_than_features():
+    rng = np.random.RandomState(5)
+    X = rng.randn(8, 20)
+    y = rng.randn(8)
+    beta = 0.5
+    fast = ConvexBNReLURegressor(beta=beta).fit(X, y)
+    assert fast.n_iter_ == 0 and fast.n_neurons_ <= 2
+    assert abs(fast.duality_gap_) <= 1e-12
+    # the iterative solver on every pattern (U' square: all 2^8 - 1 of them)
+    slow = ConvexBNReLURegressor(beta=beta, solver="admm", n_patterns=256,
+                                 tol=1e-8, max_iter=100000).fit(X, y)
+    assert slow.exhaustive_ and slow.n_patterns_ == 255
+    assert fast.objective_ <= slow.objective_ + 1e-12
+    assert slow.objective_ - fast.objective_ <= slow.duality_gap_ + 1e-12
+    np.testing.assert_allclose(slow.predict(X), fast.predict(X), atol=1e-3)
+    np.testing.assert_allclose(
+        bn_relu_objective(X, y, fast.coefs_, fast.bn_gamma_, fast.bn_beta_,
+                          fast.output_weights_, beta),
+        fast.objective_, rtol=1e-12)
+
+
+def test_closed_form_matches_its_formula():
+    rng = np.random.RandomState(6)
+    n = 6
+    A = np.linalg.qr(rng.randn(n, n))[0]
+    y = rng.randn(n)
+    lam = 0.4
+    Z, obj, gap = closed_form(A, y, lam)
+    yp, yn = np.maximum(y, 0), np.maximum(-y, 0)
+    cp_, cn = (max(1 - lam / np.linalg.norm(v), 0) for v in (yp, yn))
+    expected = (0.5 * (1 - cp_) ** 2 * yp @ yp + lam * cp_ * np.linalg.norm(yp)
+                + 0.5 * (1 - cn) ** 2 * yn @ yn + lam * cn * np.linalg.norm(yn))
+    np.testing.assert_allclose(obj, expected, rtol=1e-12)
+    np.testing.assert_allclose(network_value(A, y, Z, lam), obj, rtol=1e-12)
+    assert abs(gap) <= 1e-12
+
+
+def test_classifier_one_vs_rest_units_feed_one_output_each():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    clf = ConvexBNReLUClassifier(beta=1.0, random_state=0, max_iter=3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.output_weights_.shape == (clf.n_neurons_, 3)
+    assert np.all(np.count_nonzero(clf.output_weights_, axis=1) == 1)
+    assert clf.score(X, y) > 0.9
+    Y = np.where(y[:, None] == np.arange(3), 1.0, -1.0)
+    f = bn_relu_objective(X, Y, clf.coefs_, clf.bn_gamma_, clf.bn_beta_,
+                          clf.output_weights_, 1.0)
+    np.testing.assert_allclose(f, clf.objective_, rtol=1e-10)
+
+
+def test_sparse_input_gives_the_dense_result():
+    X, y = _regression(10, 2)
+    Xs = sp.csr_matrix(X)
+    kw = dict(beta=0.1, n_patterns=100, tol=1e-7, max_iter=100000)
+    dense = ConvexBNReLURegressor(**kw).fit(X, y)
+    sparse = ConvexBNReLURegressor(**kw).fit(Xs, y)
+    assert dense.exhaustive_ and sparse.exhaustive_
+    tol = dense.duality_gap_ + sparse.duality_gap_
+    assert abs(dense.objective_ - sparse.objective_) <= tol
+    np.testing.assert_allclose(sparse.predict(Xs), sparse.predict(X))
+
+
+def test_clear_errors_and_warnings():
+    X, y = _regression(20, 2)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        ConvexBNReLURegressor().fit(X[:1], y[:1])
+    with pytest.raises(ValueError, match="beta"):
+        ConvexBNReLURegressor(beta=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="solver"):
+        ConvexBNReLURegressor(solver="cvx").fit(X, y)
+    with pytest.raises(ValueError, match="2 classes"):
+        ConvexBNReLUClassifier().fit(X, np.zeros(20))
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        ConvexBNReLURegressor(max_iter=5, random_state=0).fit(X, y)
+
+
+def test_inputs_are_not_modified():
+    X, y = _regression(20, 2)
+    X0, y0 = X.copy(), y.copy()
+    ConvexBNReLURegressor(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+
+
+@parametrize_with_checks([ConvexBNReLURegressor(), ConvexBNReLUClassifier()])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from skbnorm.convex import _estimators
+
+    result = doctest.testmod(_estimators)
+    assert result.attempted >= 2 and result.failed == 0
