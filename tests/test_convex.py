@@ -333,3 +333,25 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(_estimators)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_gallery_example_runs(monkeypatch, capsys):
+    import runpy
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("SKBNORM_EXAMPLE_SIZE", "small")
+    path = Path(__file__).resolve().parents[1] / "examples"
+    plt.close("all")
+    runpy.run_path(str(path / "plot_convex_bn_relu.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert plt.get_fignums()
+    assert "below the certified lower bound: 0 of 8" in out
+    for row in ("a9a subset", "digits odd/even", "MLPClassifier"):
+        assert row in out
+    plt.close("all")

@@ -103,17 +103,17 @@ _PARAMS_DOC = """
 """
 
 _ATTRS_DOC = """
-    coefs_ : ndarray of shape (n_features, n_neurons_)
+    coefs_ : ndarray of shape (n_features, `n_neurons_`)
         First-layer weights ``w_j``, scaled so that ``X w_j`` has unit
         standard deviation on the training data.
 
-    bn_gamma_, bn_beta_ : ndarray of shape (n_neurons_,)
+    bn_gamma_, bn_beta_ : ndarray of shape (`n_neurons_`,)
         BN scales ``gamma_j`` and shifts ``alpha_j``.
 
-    bn_mean_, bn_std_ : ndarray of shape (n_neurons_,)
+    bn_mean_, bn_std_ : ndarray of shape (`n_neurons_`,)
         The training (population) statistics of ``X w_j`` used by predict.
 
-    output_weights_ : ndarray of shape (n_neurons_,) or (n_neurons_, n_outputs)
+    output_weights_ : ndarray of shape (`n_neurons_`,) or (`n_neurons_`, n_outputs)
         Output weights ``v``; with several outputs (one-vs-rest classes or a
         2-d ``y``) each unit feeds one output only.
 

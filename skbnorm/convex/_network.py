@@ -241,7 +241,9 @@ def train_bn_relu_gd(X, y, n_neurons, beta, max_iter=2000, random_state=None,
     max_iter : int, default=2000
     random_state : int, RandomState instance or None
     init_scale : float, default=1.0
-        Standard deviation of the initial ``gamma``, ``alpha`` and ``v``.
+        Standard deviation of the initial ``gamma`` and ``alpha``; ``v``
+        starts with ``init_scale / sqrt(n_neurons)``, so the initial output
+        is of order ``init_scale`` whatever the width.
 
     Returns
     -------
@@ -258,7 +260,7 @@ def train_bn_relu_gd(X, y, n_neurons, beta, max_iter=2000, random_state=None,
     params = [rng.standard_normal((d, n_neurons)),
               init_scale * rng.standard_normal(n_neurons),
               init_scale * rng.standard_normal(n_neurons),
-              init_scale * rng.standard_normal(n_neurons)]
+              init_scale / np.sqrt(n_neurons) * rng.standard_normal(n_neurons)]
     value, grad = bn_relu_value_and_grad(X, y, *params, beta)
     step = 1e-2
     curve = [value]
