@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
@@ -74,8 +73,9 @@ _PARAMS_DOC = """
     Parameters
     ----------
     beta : float, default=1.0
-        Weight decay on the BN scales and shifts and the output weights
-        (``beta = 0``: no regularisation).
+        Weight decay on the BN scales and shifts and the output weights;
+        must be positive (at ``beta = 0`` the dual bound is 0 and no
+        certificate exists; the fit would interpolate).
 
     n_patterns : int, default=128
         Exhaustive enumeration when the arrangement has at most this many
@@ -125,9 +125,14 @@ _ATTRS_DOC = """
         which is the convex program's value at a feasible point.
 
     duality_gap_ : float
-        ``objective_`` minus the dual lower bound (summed over outputs): a
-        certificate that ``objective_`` is within this of the program's
-        optimum (with exhaustive patterns: of every network's objective).
+        ``objective_`` minus the dual lower bound (summed over outputs). With
+        exhaustive patterns and one output it certifies that no network of
+        any width has an objective below ``objective_ - duality_gap_``. With
+        sampled patterns the bound is that of the program over those
+        patterns only, and the gap can be negative (the network, whose units
+        may leave their sampled patterns, beats that program). With several
+        outputs the bound holds over networks whose units each feed one
+        output (see Notes).
 
     n_iter_ : int
         ADMM iterations (the largest over outputs; 0 for the closed form).
@@ -160,7 +165,7 @@ _REFS_DOC = """
 
 class _ConvexBNReLUBase(BaseEstimator):
     _parameter_constraints: dict = {
-        "beta": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="neither")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
         "solver": [StrOptions({"auto", "admm"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -234,6 +239,12 @@ class _ConvexBNReLUBase(BaseEstimator):
         for c, u in enumerate(units):
             out[start:start + u[3].size, c] = u[3]
             start += u[3].size
+        if not (np.isfinite(objective) and np.all(np.isfinite(W))
+                and np.all(np.isfinite(out))):
+            raise FloatingPointError(
+                "the convex solver produced non-finite values; please report "
+                "this with the data that triggers it"
+            )
         H = np.asarray(X @ W)
         self.bn_mean_ = H.mean(axis=0)
         self.bn_std_ = np.sqrt(np.mean((H - self.bn_mean_) ** 2, axis=0))
@@ -251,7 +262,7 @@ class _ConvexBNReLUBase(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=[np.float64, np.float32])
-        X = X.astype(np.float64) if not sp.issparse(X) else X.astype(np.float64)
+        X = X.astype(np.float64, copy=False)
         return bn_relu_forward(X, self.coefs_, self.bn_mean_, self.bn_std_,
                                self.bn_gamma_, self.bn_beta_,
                                self.output_weights_)
@@ -259,10 +270,7 @@ class _ConvexBNReLUBase(BaseEstimator):
     def _validate_X_y(self, X, y, **kw):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
                              dtype=[np.float64, np.float32], **kw)
-        if not sp.issparse(X):
-            X = np.asarray(X, dtype=np.float64)
-        else:
-            X = X.astype(np.float64)
+        X = X.astype(np.float64, copy=False)
         if X.shape[0] < 2:
             raise ValueError(
                 f"n_samples={X.shape[0]}: batch statistics need at least 2 "
@@ -294,11 +302,19 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
 
     Notes
     -----
-    Each output of a 2-d ``y`` gets its own units (the program separates
-    over outputs). The solver is first-order: its cost per iteration is
-    about four ``n x k x 2P`` matrix products plus an ``n x n`` matrix-vector
-    product, and high accuracy (``tol`` below ``1e-5``) can take many
-    iterations.
+    Each output of a 2-d ``y`` gets its own units, and the program then
+    separates over outputs: the optimum and the certificate are over
+    networks in which every unit feeds one output. A network that shares
+    units between outputs pays ``lam ||s|| ||v||_2`` instead of
+    ``lam ||s|| sum_c |v_c|`` and can have a lower objective (for
+    ``y = [t, t]`` sharing divides the shared units' penalty by up to
+    ``sqrt(2)``); the vector-output convex program is not implemented.
+
+    The solver is first-order: an iteration costs about four
+    ``n x k x 2P`` matrix products and an ``n x n`` matrix-vector product
+    (the ``n x n`` matrix is dense and inverted whenever ADMM's penalty
+    changes: meant for ``n`` up to a few thousand), and high accuracy
+    (``tol`` below ``1e-5``) can take many iterations.
 """
         + _REFS_DOC
         + """
@@ -367,7 +383,10 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
     ±1 targets: binary problems fit one network to ``+1`` (the second class
     of ``classes_``) against ``-1``, more classes one network per class
     against the rest (merged into one network with an output per class).
-    ``predict`` takes the sign (binary) or the largest output.
+    ``predict`` takes the sign (binary) or the largest output. With more
+    than two classes every unit feeds one class's output, and the optimum
+    and certificate are over such networks (see
+    :class:`ConvexBNReLURegressor`'s Notes on several outputs).
 """
         + _MODEL_DOC
         + _PARAMS_DOC

@@ -48,34 +48,43 @@ def whiten(X):
     """``(xbar, V, sigma, A)``: the centered data's compact SVD and ``U'``.
 
     Dense ``X``: ``numpy.linalg.svd`` of ``X - xbar`` (a centered copy; the
-    input is not modified), rank cutoff ``sigma > sigma_max max(n, d) eps``.
-    Sparse ``X`` is never densified: the ``d x d`` covariance
-    ``XᵀX - n xbar xbarᵀ`` is eigendecomposed and ``U = (X V - 1 xbarᵀV)
-    / sigma``; squaring loses half the digits, so the cutoff is
-    ``sigma > 1e-6 sigma_max``.
+    input is not modified). Sparse ``X`` is never densified: the ``d x d``
+    covariance ``XᵀX - n xbar xbarᵀ`` gives a first basis ``V0`` of the
+    row space, then the thin SVD of the dense ``n x r`` matrix ``X_c V0``
+    (formed as ``X V0 - 1 xbarᵀV0``) gives ``U``, ``sigma`` and the
+    rotation of ``V0``, so ``U`` is orthonormal to rounding. The ``d x d``
+    matrix is dense: meant for ``d`` up to a few thousand.
+
+    Singular values below ``max(n, d) eps ||X||_F`` (``sqrt(eps) ||X||_F``
+    for the covariance route, which squares them) are dropped. The cutoff is
+    relative to the *uncentered* data: centering a constant column leaves a
+    rounding offset of the order of the column's size times ``eps``, which
+    must not count as a direction (it would duplicate the constant column
+    of ``U'``).
     """
-    n = X.shape[0]
+    n, d = X.shape
+    eps = np.finfo(np.float64).eps
     if sp.issparse(X):
         xbar = np.asarray(X.mean(axis=0)).ravel()
+        scale = np.sqrt(X.multiply(X).sum())
         C = (X.T @ X).toarray() - n * np.outer(xbar, xbar)
         evals, evecs = np.linalg.eigh((C + C.T) / 2.0)
-        evals = evals[::-1]
-        evecs = evecs[:, ::-1]
-        top = max(evals[0], 0.0) if evals.size else 0.0
-        keep = evals > 1e-12 * top if top > 0 else np.zeros(evals.size, bool)
-        sigma = np.sqrt(evals[keep])
-        V = evecs[:, keep]
-        U = (np.asarray(X @ V) - np.outer(np.ones(n), xbar @ V)) / sigma
+        keep = evals > (np.sqrt(eps) * scale) ** 2
+        V0 = evecs[:, keep]
+        B = np.asarray(X @ V0) - np.outer(np.ones(n), xbar @ V0)
+        U, sig, Qt = np.linalg.svd(B, full_matrices=False)
+        V = V0 @ Qt.T
+        cutoff = np.sqrt(eps) * scale
     else:
         xbar = X.mean(axis=0)
+        scale = np.linalg.norm(X)
         U, sig, Vt = np.linalg.svd(X - xbar, full_matrices=False)
-        top = sig[0] if sig.size else 0.0
-        keep = sig > top * max(X.shape) * np.finfo(np.float64).eps
-        if top == 0.0:
-            keep[:] = False
-        sigma = sig[keep]
-        V = Vt[keep].T
-        U = U[:, keep]
+        V = Vt.T
+        cutoff = max(n, d) * eps * scale
+    keep = sig > cutoff
+    sigma = sig[keep]
+    V = np.ascontiguousarray(V[:, keep])
+    U = U[:, keep]
     A = np.ascontiguousarray(np.hstack([U, np.full((n, 1), 1.0 / np.sqrt(n))]))
     return xbar, V, sigma, A
 
