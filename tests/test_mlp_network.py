@@ -70,3 +70,58 @@ def test_sparse_first_layer_gives_the_dense_gradient():
     assert vs == pytest.approx(vd, rel=1e-13)
     for a, b in zip(_flat(gs), _flat(gd), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("bn", [True, False])
+def test_cross_derivative_norms_match_second_differences_of_the_objective(bn):
+    # independent of the backward pass: the Hessian block from four-point
+    # differences of the objective's value, projected on the directional
+    # components of both layers
+    from skbnorm.mlp import cross_derivative_norms
+    from skbnorm.mlp._network import _tangent
+
+    rng = np.random.RandomState(3)
+    n, d = 10, 3
+    X = rng.randn(n, d)
+    Y = np.eye(2)[rng.randint(0, 2, n)]
+    s = np.full(n, 1 / n)
+    params = init_params([d, 3, 3, 3, 2], bn, rng)
+    params["b"] = [rng.randn(v.size) * 0.3 for v in params["b"]]
+    center = 1
+
+    def f():
+        return value_and_grad(X, Y, params, "tanh", "log_loss", 0.0, s)[0]
+
+    def projector(W):
+        cols = []
+        for k in range(W.size):
+            E = np.zeros(W.size)
+            E[k] = 1.0
+            cols.append(_tangent(W, E.reshape(W.shape)).ravel())
+        return np.array(cols).T
+
+    Wc = params["W"][center]
+    h = 1e-4
+    exact = cross_derivative_norms(X, Y, params, "tanh", "log_loss", 0.0, s,
+                                   center)
+    probed = cross_derivative_norms(X, Y, params, "tanh", "log_loss", 0.0, s,
+                                    center, n_probes=3000, random_state=0)
+    for layer in (0, 2):
+        Wl = params["W"][layer]
+        H = np.zeros((Wl.size, Wc.size))
+        for a in range(Wl.size):
+            for b in range(Wc.size):
+                ia, ib = np.unravel_index(a, Wl.shape), np.unravel_index(b, Wc.shape)
+                vals = []
+                for sa, sb in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                    Wl[ia] += sa * h
+                    Wc[ib] += sb * h
+                    vals.append(f())
+                    Wl[ia] -= sa * h
+                    Wc[ib] -= sb * h
+                H[a, b] = (vals[0] - vals[1] - vals[2] + vals[3]) / (4 * h * h)
+        ref = np.linalg.norm(projector(Wl) @ H @ projector(Wc))
+        assert ref > 0
+        np.testing.assert_allclose(exact[layer], ref, rtol=1e-4)
+        np.testing.assert_allclose(probed[layer], ref, rtol=0.1)
+    assert np.isnan(exact[center])

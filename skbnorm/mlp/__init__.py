@@ -1,9 +1,17 @@
 """Batch-Normalized multilayer perceptrons: the network's math layer.
 
-Only the forward and backward passes exist so far (checked against finite
-differences); the estimators and their solvers are future work.
+Only the forward and backward passes (checked against finite differences)
+and the cross-derivative measure of Kohler et al.'s Figure 3 exist so far;
+the estimators and their solvers are future work.
 """
 
-from ._network import ACTIVATIONS, forward, init_params, value_and_grad
+from ._network import (
+    ACTIVATIONS,
+    cross_derivative_norms,
+    forward,
+    init_params,
+    value_and_grad,
+)
 
-__all__ = ["ACTIVATIONS", "forward", "init_params", "value_and_grad"]
+__all__ = ["ACTIVATIONS", "cross_derivative_norms", "forward", "init_params",
+           "value_and_grad"]

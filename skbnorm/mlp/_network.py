@@ -26,7 +26,8 @@ two distinct rows).
 
 import numpy as np
 
-__all__ = ["init_params", "forward", "value_and_grad", "ACTIVATIONS"]
+__all__ = ["init_params", "forward", "value_and_grad", "cross_derivative_norms",
+           "ACTIVATIONS"]
 
 ACTIVATIONS = ("tanh", "relu")
 
@@ -167,3 +168,79 @@ def value_and_grad(X, Y, params, activation, loss, alpha, s):
     if g is not None:
         grad["g"] = gg
     return value, grad
+
+
+def _tangent(W, V):
+    """``V`` with each column's component along the matching column of ``W``
+    removed: the directional part of a perturbation of ``W``."""
+    norms_sq = np.sum(W * W, axis=0)
+    coef = np.sum(W * V, axis=0) / np.where(norms_sq > 0, norms_sq, 1.0)
+    return V - W * coef
+
+
+def cross_derivative_norms(X, Y, params, activation, loss, alpha, s, center,
+                           n_probes=None, random_state=None):
+    """Frobenius norms of the directional second cross-derivatives.
+
+    For every hidden layer ``l``, ``||P_l (d^2 f / dW_l dW_c) P_c||_F`` with
+    ``c = center`` and ``P`` the projection of a weight matrix's columns
+    onto the tangent of their spheres (the directional component, Kohler et
+    al. 2019, Section 5.3 and Figure 3). Hessian blocks are applied to
+    vectors by central differences of :func:`value_and_grad`.
+
+    Parameters
+    ----------
+    X, Y, params, activation, loss, alpha, s
+        As in :func:`value_and_grad`.
+    center : int
+        Index of the hidden layer whose directional weights are perturbed.
+    n_probes : int or None, default=None
+        ``None``: exact, over an orthonormal basis of the tangent space of
+        ``W_c`` (``W_c.size`` products). An int: Hutchinson's estimate
+        ``E ||P_l H P_c v||^2`` over that many Gaussian probes.
+    random_state : int, RandomState instance or None
+        For the probes.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_hidden_layers,)
+        ``NaN`` at ``center``.
+    """
+    from sklearn.utils import check_random_state
+
+    W = params["W"]
+    L = len(W) - 1
+    Wc = W[center]
+    if n_probes is None:
+        # an orthonormal basis of the tangent space, column by column
+        probes = []
+        for j in range(Wc.shape[1]):
+            w = Wc[:, j] / np.linalg.norm(Wc[:, j])
+            basis = np.linalg.svd(np.eye(Wc.shape[0]) - np.outer(w, w))[0]
+            for q in range(Wc.shape[0] - 1):
+                V = np.zeros_like(Wc)
+                V[:, j] = basis[:, q]
+                probes.append(V)
+        weight = 1.0
+    else:
+        rng = check_random_state(random_state)
+        probes = [_tangent(Wc, rng.standard_normal(Wc.shape))
+                  for _ in range(n_probes)]
+        weight = 1.0 / n_probes
+    acc = np.zeros(L)
+    h = 1e-5 * max(np.linalg.norm(Wc), 1e-300)
+    for V in probes:
+        step = h / np.linalg.norm(V)
+        grads = []
+        for sign in (1.0, -1.0):
+            shifted = dict(params)
+            shifted["W"] = list(W)
+            shifted["W"][center] = Wc + sign * step * V
+            grads.append(value_and_grad(X, Y, shifted, activation, loss, alpha,
+                                        s)[1]["W"])
+        for layer in range(L):
+            HV = (grads[0][layer] - grads[1][layer]) / (2.0 * step)
+            acc[layer] += weight * np.sum(_tangent(W[layer], HV) ** 2)
+    norms = np.sqrt(acc)
+    norms[center] = np.nan
+    return norms
