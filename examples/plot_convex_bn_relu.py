@@ -187,7 +187,7 @@ for name, model, obj, note, acc, t in rows:
 #   4.77 after 3000 steps (median 1.70): none below the bound, none within
 #   1% of the optimum.
 # * Section 2, a9a (400 training rows, 5000 test rows): the convex network
-#   reaches a training objective of 16.9 (relative gap 1e-3) in 1.9 s with
+#   reaches a training objective of 16.9 (relative gap 1e-3) in 1.9-2.8 s with
 #   254 units, test accuracy 0.793; gradient descent on the same model and
 #   width stops at 233 after 3000 steps (14 s), accuracy 0.798;
 #   MLPClassifier 0.814 in 0.6 s. Digits odd/even: 10.2 against 190, test
