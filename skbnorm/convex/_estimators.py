@@ -310,6 +310,10 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
     ``y = [t, t]`` sharing divides the shared units' penalty by up to
     ``sqrt(2)``); the vector-output convex program is not implemented.
 
+    ``fit`` takes no ``sample_weight``: the model's BN statistics and loss
+    are the paper's unweighted ones, and a weighted program (weighted
+    whitening and loss) is not implemented.
+
     The solver is first-order: an iteration costs about four
     ``n x k x 2P`` matrix products and an ``n x n`` matrix-vector product
     (the ``n x n`` matrix is dense and inverted whenever ADMM's penalty
