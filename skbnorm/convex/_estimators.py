@@ -13,7 +13,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
-from ._network import bn_relu_forward, closed_form, recover_network, whiten
+from ._network import (
+    _bn_stats,
+    bn_relu_forward,
+    closed_form,
+    recover_network,
+    whiten,
+)
 from ._solver import admm_group_lasso
 
 _MODEL_DOC = r"""
@@ -184,8 +190,9 @@ class _ConvexBNReLUBase(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _fit_targets(self, X, Y):
-        """Fit one network per column of ``Y`` (n x n_outputs), then merge."""
+    def _fit_targets(self, X, Y, one_output):
+        """Fit one network per column of ``Y`` (n x n_outputs), then merge;
+        ``one_output`` makes ``output_weights_`` a vector."""
         n = X.shape[0]
         xbar, V, sigma, A = whiten(X)
         k = A.shape[1]
@@ -245,13 +252,11 @@ class _ConvexBNReLUBase(BaseEstimator):
                 "the convex solver produced non-finite values; please report "
                 "this with the data that triggers it"
             )
-        H = np.asarray(X @ W)
-        self.bn_mean_ = H.mean(axis=0)
-        self.bn_std_ = np.sqrt(np.mean((H - self.bn_mean_) ** 2, axis=0))
+        self.bn_mean_, self.bn_std_ = _bn_stats(np.asarray(X @ W))
         self.coefs_ = W
         self.bn_gamma_ = np.concatenate([u[1] for u in units])
         self.bn_beta_ = np.concatenate([u[2] for u in units])
-        self.output_weights_ = out
+        self.output_weights_ = out[:, 0] if one_output else out
         self.n_neurons_ = m
         self.objective_ = float(objective)
         self.duality_gap_ = float(gap)
@@ -355,10 +360,7 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
         X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         Y = y[:, None] if y.ndim == 1 else y
-        self._fit_targets(X, Y)
-        if y.ndim == 1:
-            self.output_weights_ = self.output_weights_[:, 0]
-        return self
+        return self._fit_targets(X, Y, one_output=y.ndim == 1)
 
     def predict(self, X):
         """Network output.
@@ -451,10 +453,7 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
         else:
             Y = np.where(yi[:, None] == np.arange(self.classes_.size), 1.0,
                          -1.0)
-        self._fit_targets(X, Y)
-        if self.classes_.size == 2:
-            self.output_weights_ = self.output_weights_[:, 0]
-        return self
+        return self._fit_targets(X, Y, one_output=self.classes_.size == 2)
 
     def decision_function(self, X):
         """Network output: one column per class (one value when binary).

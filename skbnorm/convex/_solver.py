@@ -49,25 +49,40 @@ def _group_norms(Z, lam):
 
 
 @jit
-def primal_value(A, Dm, y, Z, lam):
-    """The program's objective at ``Z`` (constraints not checked)."""
-    H = np.dot(A, Z)
+def _residual(H, Dm, y):
+    """``e = sum_j sigma_j D_j h_j - y`` from ``H = A Z``."""
     n = H.shape[0]
     P = H.shape[1] // 2
+    e = np.empty(n)
+    for i in range(n):
+        acc = -y[i]
+        for p in range(P):
+            if Dm[i, p]:
+                acc += H[i, p] - H[i, P + p]
+        e[i] = acc
+    return e
+
+
+@jit
+def _network_loss(H, y):
+    """``1/2 ||sum_j sigma_j relu(h_j) - y||^2`` from ``H = A Z``."""
+    n, P2 = H.shape
+    P = P2 // 2
     loss = 0.0
     for i in range(n):
         e = -y[i]
         for p in range(P):
-            if Dm[i, p]:
-                e += H[i, p] - H[i, P + p]
+            if H[i, p] > 0.0:
+                e += H[i, p]
+            if H[i, P + p] > 0.0:
+                e -= H[i, P + p]
         loss += 0.5 * e * e
-    return loss + _group_norms(Z, lam)
+    return loss
 
 
 @jit
-def _violation(A, Dm, Z):
-    """``||(-S A Z)_+||_F``: how far ``Z`` is outside the cones."""
-    H = np.dot(A, Z)
+def _cone_violation(H, Dm):
+    """``||(-S H)_+||_F``: how far ``Z`` (``H = A Z``) is outside the cones."""
     n, P2 = H.shape
     P = P2 // 2
     acc = 0.0
@@ -80,25 +95,13 @@ def _violation(A, Dm, Z):
 
 
 @jit
-def dual_bound(A, Dm, y, Z, Lam, lam):
-    """A lower bound on the program's optimum from ``theta = e``, ``mu = Lam``.
-
-    Valid for any ``Z`` and any ``Lam`` (negative entries are clamped to 0,
-    the dual's constraint). Both are scaled by ``t`` into the dual's
-    feasible set and ``t`` is then chosen to maximise the dual objective.
-    """
+def _dual(A, Dm, y, e, Lam, lam):
+    """The dual bound at ``theta = e``, ``mu = max(Lam, 0)``, scaled by ``t``."""
     n, k = A.shape
-    P2 = Z.shape[1]
+    P2 = Lam.shape[1]
     P = P2 // 2
-    H = np.dot(A, Z)
-    e = np.empty(n)
     W = np.empty((n, P2))
     for i in range(n):
-        acc = -y[i]
-        for p in range(P):
-            if Dm[i, p]:
-                acc += H[i, p] - H[i, P + p]
-        e[i] = acc
         # W_j = sigma_j D_j e - S_j mu_j: its columns' A-images are the dual
         # constraints' left-hand sides
         for p in range(P):
@@ -106,8 +109,8 @@ def dual_bound(A, Dm, y, Z, Lam, lam):
             m0 = max(Lam[i, p], 0.0)
             m1 = max(Lam[i, P + p], 0.0)
             if Dm[i, p]:
-                W[i, p] = acc - m0
-                W[i, P + p] = -acc - m1
+                W[i, p] = e[i] - m0
+                W[i, P + p] = -e[i] - m1
             else:
                 W[i, p] = m0
                 W[i, P + p] = m1
@@ -130,6 +133,30 @@ def dual_bound(A, Dm, y, Z, Lam, lam):
 
 
 @jit
+def primal_value(A, Dm, y, Z, lam):
+    """The program's objective at ``Z`` (constraints not checked)."""
+    e = _residual(np.dot(A, Z), Dm, y)
+    return 0.5 * np.dot(e, e) + _group_norms(Z, lam)
+
+
+@jit
+def _violation(A, Dm, Z):
+    """``||(-S A Z)_+||_F``: how far ``Z`` is outside the cones."""
+    return _cone_violation(np.dot(A, Z), Dm)
+
+
+@jit
+def dual_bound(A, Dm, y, Z, Lam, lam):
+    """A lower bound on the program's optimum from ``theta = e``, ``mu = Lam``.
+
+    Valid for any ``Z`` and any ``Lam`` (negative entries are clamped to 0,
+    the dual's constraint). Both are scaled by ``t`` into the dual's
+    feasible set and ``t`` is then chosen to maximise the dual objective.
+    """
+    return _dual(A, Dm, y, _residual(np.dot(A, Z), Dm, y), Lam, lam)
+
+
+@jit
 def network_value(A, y, Z, lam):
     """The ReLU network's objective at ``Z``: ``relu(A z_j)`` in place of ``D_j A z_j``.
 
@@ -137,19 +164,18 @@ def network_value(A, y, Z, lam):
     point of the program over *all* patterns in any case (each neuron then
     uses its actual pattern), so an upper bound on that program's optimum.
     """
+    return _network_loss(np.dot(A, Z), y) + _group_norms(Z, lam)
+
+
+@jit
+def _certificate(A, Dm, y, Z, Lam, lam):
+    """``(network value, program value, dual bound, cone violation)`` at
+    ``Z`` from one product ``A Z``: ADMM's periodic check."""
     H = np.dot(A, Z)
-    n, P2 = H.shape
-    P = P2 // 2
-    loss = 0.0
-    for i in range(n):
-        e = -y[i]
-        for p in range(P):
-            if H[i, p] > 0.0:
-                e += H[i, p]
-            if H[i, P + p] > 0.0:
-                e -= H[i, P + p]
-        loss += 0.5 * e * e
-    return loss + _group_norms(Z, lam)
+    e = _residual(H, Dm, y)
+    norms = _group_norms(Z, lam)
+    return (_network_loss(H, y) + norms, 0.5 * np.dot(e, e) + norms,
+            _dual(A, Dm, y, e, Lam, lam), _cone_violation(H, Dm))
 
 
 @jit
@@ -276,11 +302,7 @@ def admm_group_lasso(A, Dm, y, lam, tol=1e-4, max_iter=10000, rho=None,
         rp, rd = _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V,
                              T, a, b, steps)
         n_iter += steps
-        mu = np.maximum(-rho * b, 0.0)
-        obj = float(network_value(A, y, V, lam))
-        dual = float(dual_bound(A, Dm, y, V, mu, lam))
-        program = float(primal_value(A, Dm, y, V, lam))
-        viol = float(_violation(A, Dm, V))
+        obj, program, dual, viol = _certificate(A, Dm, y, V, -rho * b, lam)
         # the network's value bounds the program over *all* patterns from
         # above, so with sampled patterns it may fall below this program's
         # dual bound: convergence also asks the program's own gap and its

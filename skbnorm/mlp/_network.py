@@ -90,11 +90,11 @@ def forward(X, params, activation, s, stats=None):
             Z = (H - mu) / sigma
             P = g[layer] * Z + b[layer]
         else:
-            mu = sigma = Z = None
+            sigma = Z = None
             P = H + b[layer]
         A_prev = A
         A = _act(P, activation)
-        cache.append((A_prev, Z, sigma, P, A, mu))
+        cache.append((A_prev, Z, sigma, P, A))
     O = np.asarray(A @ W[L]) + b[L]
     return O, cache
 
@@ -145,7 +145,7 @@ def value_and_grad(X, Y, params, activation, loss, alpha, s):
     gb[L] = dO.sum(axis=0)
     dA = dO @ W[L].T
     for layer in range(L - 1, -1, -1):
-        A_prev, Z, sigma, P, A, mu = cache[layer]
+        A_prev, Z, sigma, P, A = cache[layer]
         dP = dA * _act_grad(P, A, activation)
         gb[layer] = dP.sum(axis=0)
         if g is not None:
