@@ -7,6 +7,7 @@ from .estimators import (
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
 )
+from .mlp import NormalizedMLPClassifier, NormalizedMLPRegressor
 
 __version__ = "0.1.0.dev0"
 
@@ -16,5 +17,7 @@ __all__ = [
     "HalfspaceClassifier",
     "NormalizedLinearRegression",
     "NormalizedLogisticRegression",
+    "NormalizedMLPClassifier",
+    "NormalizedMLPRegressor",
     "__version__",
 ]

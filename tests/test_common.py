@@ -30,6 +30,8 @@ from skbnorm import (
     HalfspaceClassifier,
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
+    NormalizedMLPClassifier,
+    NormalizedMLPRegressor,
 )
 
 SOLVERS = ("gdnp", "gd", "agd", "bn", "wn")
@@ -53,6 +55,8 @@ PUBLIC_CLASSES = [
     HalfspaceClassifier,
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
+    NormalizedMLPClassifier,
+    NormalizedMLPRegressor,
 ]
 
 

@@ -12,10 +12,10 @@ estimators are not built yet). A network with hidden layers
 then ``A_l = act(P_l)`` (tanh or relu), and a linear output layer
 ``O = A_L W_o + b_o``. Losses, with sample weights ``s`` summing to one:
 softmax cross-entropy ``-sum_i s_i log softmax(O_i)[y_i]`` or squared
-``1/2 sum_i s_i ||O_i - Y_i||^2``, plus ``alpha/2 ||W||^2`` over the weight
-matrices that are not scale invariant (all of them without BN; only the
-output layer's with BN, whose hidden ``W_l`` enter through ``W_l/sigma_l``
-alone).
+``1/2 sum_i s_i ||O_i - Y_i||^2``, plus ``alpha/2 ||.||^2`` over the
+parameters that are not scale invariant (every weight matrix without BN;
+the scales ``g_l`` and the output layer's weights with BN, whose hidden
+``W_l`` enter through ``W_l/sigma_l`` alone).
 
 ``sigma_l`` includes no epsilon: in training mode the network is exactly
 invariant to positive rescaling of each column of ``W_l``, the property the
@@ -137,6 +137,8 @@ def value_and_grad(X, Y, params, activation, loss, alpha, s):
     decayed = [L] if g is not None else range(L + 1)
     for layer in decayed:
         value += 0.5 * alpha * np.sum(W[layer] ** 2)
+    for scales in g or ():
+        value += 0.5 * alpha * np.sum(scales ** 2)
     gW = [None] * (L + 1)
     gb = [None] * (L + 1)
     gg = [None] * L if g is not None else None
@@ -149,7 +151,7 @@ def value_and_grad(X, Y, params, activation, loss, alpha, s):
         dP = dA * _act_grad(P, A, activation)
         gb[layer] = dP.sum(axis=0)
         if g is not None:
-            gg[layer] = np.sum(dP * Z, axis=0)
+            gg[layer] = np.sum(dP * Z, axis=0) + alpha * g[layer]
             dZ = dP * g[layer]
             # through Z = (H - mu)/sigma with weighted batch statistics:
             # dZ_i/dH_j = (delta_ij - s_j (1 + Z_i Z_j)) / sigma, so the

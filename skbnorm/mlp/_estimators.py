@@ -1,0 +1,799 @@
+"""NormalizedMLPClassifier and NormalizedMLPRegressor."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._model import Network
+from ._network import init_params
+from ._solvers import GradientDescent, Nesterov, gdnp_iteration
+
+_NORM = {"gd": None, "agd": None, "bn": "bn", "wn": "wn", "gdnp": "bn"}
+
+_MODEL_DOC = r"""
+    A fully connected network with hidden layers ``l = 1..L`` and a linear
+    output layer. Each hidden unit computes ``a_l = act(p_l)`` from its
+    input ``a_{l-1}`` (``a_0 = x``), with the pre-activation ``p`` set by the
+    solver's parametrisation:
+
+    * ``solver="bn"`` and ``"gdnp"``, Batch Normalization:
+      ``p = g (a^T w - mean) / std + b``, the mean and standard deviation of
+      ``a^T w`` over the batch (sample-weighted) in training, and over the
+      whole training set (the population statistics, computed once after
+      the fit) in prediction;
+    * ``solver="wn"``, weight normalization: ``p = g a^T w / ||w|| + b``;
+    * ``solver="gd"`` and ``"agd"``, unnormalized: ``p = a^T w + b``.
+
+    With BN and WN, ``w`` only sets a unit's direction; its length is not a
+    degree of freedom of the function, which is what lets the direction and
+    scale steps be chosen separately (Kohler et al. 2019, Cai et al. 2019).
+
+    The objective is the sample-weighted mean loss plus
+    ``alpha / (2 sum(sample_weight))`` times the squared norm of the
+    parameters that set the weights' size: every ``W`` without
+    normalization; the scales ``g`` and the output layer's ``W`` with BN or
+    WN (with WN, exactly the squared norm of the effective weights
+    ``g w / ||w||``). ``sum(sample_weight)`` is ``n_samples`` without
+    weights, as in scikit-learn's MLP.
+
+    Solvers:
+
+    * ``"gd"``: minibatch gradient descent on the unnormalized network, step
+      ``learning_rate``;
+    * ``"agd"``: the same with Nesterov momentum ``momentum``;
+    * ``"bn"`` / ``"wn"``: minibatch gradient descent on the BN / WN network
+      with step ``learning_rate`` on the hidden layers' directions ``W`` and
+      ``learning_rate_scale`` on the scales, shifts and output layer;
+    * ``"gdnp"``: full-batch GDNP (Kohler et al.'s Algorithm 2), extended past
+      one hidden layer: layer by layer from the input, a scale search on the
+      layer's units (``n_bisection`` halvings of a bracket of each unit's
+      ``df/dg``), then a directional step of ``learning_rate *
+      std_j^2 / g_j^2`` on each unit ``j``, then a step of
+      ``learning_rate_scale`` on the shifts and output layer; every step is
+      halved until the objective decreases, so the training loss never
+      increases. See :func:`skbnorm.mlp._solvers.gdnp_iteration`.
+
+    Read more in the :ref:`User Guide <mlp>`.
+"""
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The number of units of each hidden layer.
+
+    activation : {"tanh", "relu"}, default="tanh"
+        The hidden units' activation.
+
+    solver : {"bn", "gdnp", "gd", "agd", "wn"}, default="bn"
+        The parametrisation and the method that trains it (see above).
+
+    batch_size : int or "auto", default="auto"
+        Minibatch size of ``"gd"``, ``"agd"``, ``"bn"`` and ``"wn"``;
+        ``"auto"`` is ``min(200, n_samples)``. Larger than the training set,
+        it is clipped. ``"gdnp"`` is a full-batch method (its scale search
+        and descent checks evaluate the objective) and ignores it, as
+        scikit-learn's ``lbfgs`` solver does, so that one grid can hold
+        every solver. The last minibatch of an epoch
+        is merged with the previous one rather than left with fewer than
+        ``batch_size`` samples, so that a BN batch never holds one sample.
+
+    learning_rate : float, default=0.1
+        Step size on the hidden layers' weights (their directions with BN
+        and WN; every parameter for ``"gd"`` and ``"agd"``).
+
+    learning_rate_scale : float or None, default=None
+        Step size on the scales, shifts and output layer for ``"bn"``,
+        ``"wn"`` and ``"gdnp"`` (``None``: ``learning_rate``). Unused by
+        ``"gd"`` and ``"agd"``.
+
+    momentum : float in [0, 1), default=0.9
+        Nesterov momentum of ``"agd"``; unused by the other solvers.
+
+    n_bisection : int, default=8
+        Halvings of each unit's bracket in ``"gdnp"``'s scale search
+        (Kohler et al.'s ``T_s``).
+
+    max_iter : int, default=200
+        Maximum number of epochs (full passes; one GDNP iteration for
+        ``"gdnp"``).
+
+    tol : float, default=1e-4
+        Training stops when the training loss (or, with ``early_stopping``,
+        the validation score) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    n_iter_no_change : int, default=10
+        See ``tol``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified
+        for the classifier), score it after each epoch (accuracy or
+        :math:`R^2`, in prediction mode), stop on no improvement and keep the
+        best-scoring parameters. The minibatch BN solver scores with running
+        statistics (an exponential average of the batches' means and
+        variances, weight 0.1 on the newest), ``"gdnp"`` with the population
+        statistics; the fitted model always predicts with the population
+        statistics of the training part.
+
+    validation_fraction : float in (0, 1), default=0.1
+        See ``early_stopping``.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty (see above).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights (Glorot uniform; unit scales, zero shifts),
+        the minibatch order and the validation split.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's parameters (same solver and layer
+        sizes) instead of a new initialisation.
+
+    verbose : bool or int, default=False
+        Print the loss after each epoch.
+"""
+
+_ATTRS_DOC = """
+    coefs_ : list of ndarray
+        ``coefs_[l]`` (shape ``(n_inputs_l, n_units_l)``) holds the weights
+        of layer ``l``; the last is the output layer. With BN and WN the
+        hidden layers' columns are the units' directions (their norm is
+        arbitrary).
+
+    intercepts_ : list of ndarray
+        Biases (unnormalized) or BN / WN shifts ``b`` of each layer; the last
+        is the output layer's bias.
+
+    scales_ : list of ndarray or None
+        The scales ``g`` of the hidden layers (BN and WN); None for ``"gd"``
+        and ``"agd"``.
+
+    bn_means_, bn_stds_ : list of ndarray or None
+        The population statistics of each hidden BN layer's ``a^T w`` over the
+        training data, used in prediction (``"bn"``, ``"gdnp"``); None
+        otherwise.
+
+    loss_curve_ : list of float
+        The training objective after each epoch (with minibatches, the
+        weighted mean of the batches' objectives during the epoch).
+
+    best_loss_ : float or None
+        The smallest entry of ``loss_curve_``; None with ``early_stopping``.
+
+    validation_scores_ : list of float or None
+        The validation score after each epoch with ``early_stopping``; None
+        otherwise.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without ``early_stopping``.
+
+    n_iter_ : int
+        Number of epochs run (summed over warm starts).
+
+    t_ : int
+        Number of parameter updates (minibatch steps or GDNP iterations).
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        ``"identity"``, ``"logistic"`` or ``"softmax"``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column
+        names.
+"""
+
+_REFS_DOC = """
+    References
+    ----------
+    J. Kohler, H. Daneshmand, A. Lucchi, T. Hofmann, M. Zhou, K. Neymeyr,
+    "Exponential convergence rates for Batch Normalization: The power of
+    length-direction decoupling in non-convex optimization", AISTATS 2019.
+
+    Y. Cai, Q. Li, Z. Shen, "A Quantitative Analysis of the Effect of Batch
+    Normalization on Gradient Descent", ICML 2019.
+
+    T. Salimans, D. P. Kingma, "Weight Normalization: A Simple
+    Reparameterization to Accelerate Training of Deep Neural Networks",
+    NeurIPS 2016.
+"""
+
+
+class _NormalizedMLPBase(BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like",
+                               Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"tanh", "relu"})],
+        "solver": [StrOptions({"bn", "gdnp", "gd", "agd", "wn"})],
+        "batch_size": [StrOptions({"auto"}),
+                       Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "n_bisection": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", solver="bn",
+                 batch_size="auto", learning_rate=0.1, learning_rate_scale=None,
+                 momentum=0.9, n_bisection=8, max_iter=200, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, alpha=1e-4, random_state=None,
+                 warm_start=False, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_scale = learning_rate_scale
+        self.momentum = momentum
+        self.n_bisection = n_bisection
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.alpha = alpha
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # -- input -------------------------------------------------------------
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers; got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return [int(h) for h in sizes]
+
+    def _validate_fit(self, X, y, sample_weight, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
+                             dtype=[np.float64, np.float32],
+                             multi_output=not isinstance(self, ClassifierMixin),
+                             y_numeric=not isinstance(self, ClassifierMixin),
+                             reset=reset)
+        if sp.issparse(X):
+            X = X.tocsr()  # row batches; a new matrix only when X was CSC
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                  ensure_non_negative=True)
+        if _NORM[self.solver] == "bn" and X.shape[0] < 2:
+            raise ValueError(
+                f"n_samples={X.shape[0]}: Batch Normalization needs at least "
+                "2 samples (batch statistics)."
+            )
+        if self.batch_size != "auto" and self.batch_size < 2 and self.solver == "bn":
+            raise ValueError(
+                "solver='bn' needs batch_size >= 2 (batch statistics); got "
+                f"{self.batch_size}."
+            )
+        return X, y, sw
+
+    # -- prediction --------------------------------------------------------
+
+    def _params(self):
+        params = {"W": self.coefs_, "b": self.intercepts_}
+        if self.scales_ is not None:
+            params["g"] = self.scales_
+        return params
+
+    def _net(self, alpha=0.0):
+        return Network(_NORM[self.solver], self.activation, self._loss_name,
+                       alpha)
+
+    def _raw_output(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"],
+                          dtype=[np.float64, np.float32], reset=False)
+        if sp.issparse(X):
+            X = X.tocsr()
+        X = _cast(X, self.coefs_[0].dtype)
+        stats = (list(zip(self.bn_means_, self.bn_stds_, strict=True))
+                 if self.bn_means_ is not None else None)
+        O, _ = self._net().forward(X, self._params(), None, stats)
+        return O
+
+    # -- training ----------------------------------------------------------
+
+    def _fit(self, X, Y, sw, y_for_split):
+        n_total = X.shape[0]
+        rng = check_random_state(self.random_state)
+        hidden = self._hidden_sizes()
+        norm = _NORM[self.solver]
+        dtype = X.dtype
+        continuing = (self.warm_start and hasattr(self, "coefs_")
+                      and getattr(self, "_fitted_solver", None) == self.solver
+                      and [W.shape[1] for W in self.coefs_[:-1]] == hidden
+                      and self.coefs_[-1].shape[1] == Y.shape[1])
+        if continuing:
+            params = {k: [M.copy() for M in v] for k, v in self._params().items()}
+        else:
+            sizes = [X.shape[1], *hidden, Y.shape[1]]
+            params = init_params(sizes, norm is not None, rng)
+            params = {k: [M.astype(dtype) for M in v] for k, v in params.items()}
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+            self.t_ = 0
+        net = Network(norm, self.activation, self._loss_name,
+                      self.alpha / float(sw.sum()))
+
+        if self.early_stopping:
+            stratify = y_for_split if isinstance(self, ClassifierMixin) else None
+            idx = np.arange(n_total)
+            try:
+                tr, va = train_test_split(idx, random_state=rng,
+                                          test_size=self.validation_fraction,
+                                          stratify=stratify)
+            except ValueError as exc:
+                raise ValueError(
+                    f"early_stopping could not split {n_total} samples with "
+                    f"validation_fraction={self.validation_fraction}: {exc}"
+                ) from exc
+            if norm == "bn" and tr.size < 2:
+                raise ValueError(
+                    "early_stopping leaves fewer than 2 training samples."
+                )
+            Xv, Yv, swv = X[va], Y[va], sw[va]
+            X, Y, sw = X[tr], Y[tr], sw[tr]
+            if not sw.sum() > 0:
+                raise ValueError("the training split has zero total sample weight.")
+            self.validation_scores_ = [] if not continuing else (
+                self.validation_scores_ or [])
+            self.best_loss_ = None
+            best_score = max(self.validation_scores_, default=-np.inf)
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            best_loss = min(self.loss_curve_, default=np.inf)
+        n = X.shape[0]
+        s = sw / sw.sum()
+
+        size = n if self.solver == "gdnp" else min(
+            200 if self.batch_size == "auto" else self.batch_size, n)
+        n_batches = max(1, n // size)
+        eta = float(self.learning_rate)
+        eta_scale = float(self.learning_rate_scale or self.learning_rate)
+        if self.solver == "agd":
+            stepper = Nesterov(params, eta, self.momentum)
+        elif self.solver != "gdnp":
+            stepper = GradientDescent(params, eta, eta_scale, norm is not None)
+
+        # BN's validation scores use running statistics (an exponential
+        # average of the batches', as deep-learning frameworks keep them):
+        # the exact population statistics cost a pass over the training set
+        # per epoch, which measured 0.15 s of a 0.3 s epoch on a9a
+        running = ([None] * len(hidden)
+                   if norm == "bn" and self.early_stopping and self.solver != "gdnp"
+                   else None)
+        no_improvement = 0
+        best_params = None
+        last_good = {k: [M.copy() for M in v] for k, v in params.items()}
+        diverged = False
+        converged = False
+        for _ in range(self.max_iter):
+            if self.solver == "gdnp":
+                loss = gdnp_iteration(net, X, Y, s, params, eta, eta_scale,
+                                      self.n_bisection)
+                self.t_ += 1
+            else:
+                order = rng.permutation(n)
+                total = 0.0
+                for batch in np.array_split(order, n_batches):
+                    sb = sw[batch]
+                    weight = sb.sum()
+                    if not weight > 0:
+                        continue
+                    value, grad, cache = net.loss_grad(
+                        X[batch], Y[batch], sb / weight, params, return_cache=True)
+                    if not np.isfinite(value):
+                        diverged = True
+                        break
+                    if running is not None:
+                        _update_running(running, cache)
+                    stepper.update(params, grad)
+                    self.t_ += 1
+                    total += weight * value
+                loss = total / sw.sum()
+            # a loss a million times the first epoch's has left any basin:
+            # stop before it overflows
+            blown = bool(self.loss_curve_) and loss > 1e6 * self.loss_curve_[0]
+            if diverged or blown or not np.isfinite(loss) or not _finite(params):
+                diverged = True
+                params = last_good
+                break
+            last_good = {k: [M.copy() for M in v] for k, v in params.items()}
+            self.n_iter_ += 1
+            self.loss_curve_.append(float(loss))
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            if self.early_stopping:
+                score = self._validation_score(net, params, X, s, Xv, Yv, swv,
+                                               running)
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:.6f}")
+                no_improvement = (no_improvement + 1
+                                  if score < best_score + self.tol else 0)
+                if score > best_score:
+                    best_score = score
+                    best_params = {k: [M.copy() for M in v]
+                                   for k, v in params.items()}
+            else:
+                no_improvement = (no_improvement + 1
+                                  if loss > best_loss - self.tol else 0)
+                best_loss = min(best_loss, loss)
+            if no_improvement > self.n_iter_no_change:
+                converged = True
+                break
+        if diverged:
+            warnings.warn(
+                f"solver={self.solver!r} diverged (non-finite loss) after "
+                f"{self.n_iter_} epochs with learning_rate={self.learning_rate}; "
+                "the parameters of the last finite epoch are kept. Lower the "
+                "learning rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not converged:
+            warnings.warn(
+                f"Stopped at max_iter={self.max_iter} epochs before the "
+                f"{'validation score' if self.early_stopping else 'loss'} "
+                f"stopped improving by tol={self.tol}; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if self.early_stopping:
+            if best_params is not None:
+                params = best_params
+            self.best_validation_score_ = float(best_score)
+        else:
+            self.best_loss_ = float(best_loss) if np.isfinite(best_loss) else None
+        self._store(params, net, X, s)
+        self._fitted_solver = self.solver
+        return self
+
+    def _store(self, params, net, X, s):
+        self.coefs_ = params["W"]
+        self.intercepts_ = params["b"]
+        self.scales_ = params.get("g")
+        if net.norm == "bn":
+            stats = net.batch_stats(X, params, s)
+            self.bn_means_ = [m.astype(X.dtype) for m, _ in stats]
+            self.bn_stds_ = [v.astype(X.dtype) for _, v in stats]
+        else:
+            self.bn_means_ = self.bn_stds_ = None
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = self.coefs_[-1].shape[1]
+
+    def _validation_score(self, net, params, X, s, Xv, Yv, swv, running):
+        if running is not None:
+            stats = [(mu, np.sqrt(var)) for mu, var in running]
+        elif net.norm == "bn":
+            stats = net.batch_stats(X, params, s)
+        else:
+            stats = None
+        O, _ = net.forward(Xv, params, None, stats)
+        return self._score_outputs(O, Yv, swv)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+#: Weight of the newest batch in the running BN statistics.
+RUNNING_MOMENTUM = 0.1
+
+
+def _update_running(running, cache):
+    """Fold one batch's BN means and variances into ``running`` (a list of
+    ``(mean, variance)`` per hidden layer, ``None`` before the first)."""
+    for layer, (_, _, (_, sigma, mu)) in enumerate(cache):
+        if running[layer] is None:
+            running[layer] = (mu.copy(), sigma * sigma)
+        else:
+            m = RUNNING_MOMENTUM
+            old_mu, old_var = running[layer]
+            running[layer] = ((1 - m) * old_mu + m * mu,
+                              (1 - m) * old_var + m * sigma * sigma)
+
+
+def _cast(X, dtype):
+    return X.astype(dtype, copy=False)
+
+
+def _finite(params):
+    return all(np.all(np.isfinite(M)) for v in params.values() for M in v)
+
+
+class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
+    __doc__ = (
+        """Multilayer perceptron classifier with BN / WN solvers.
+"""
+        + _MODEL_DOC
+        + """
+    The output layer has one logistic unit for two classes and a softmax
+    over ``n_classes`` units otherwise; the loss is the cross-entropy.
+"""
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+"""
+        + _ATTRS_DOC
+        + """
+    See Also
+    --------
+    NormalizedMLPRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : The unnormalized MLP of scikit-learn.
+"""
+        + _REFS_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skbnorm import NormalizedMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = NormalizedMLPClassifier(hidden_layer_sizes=(50,), max_iter=20,
+    ...                               random_state=0).fit(X / 16, y)
+    >>> clf.n_layers_, len(clf.scales_)
+    (3, 1)
+    >>> round(clf.score(X / 16, y), 2) > 0.95
+    True
+"""
+    )
+
+    _loss_name = "log_loss"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and class labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse data stays sparse (it only enters the first
+            layer's products).
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the loss and of the BN batch statistics.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        reset = not (self.warm_start and hasattr(self, "coefs_"))
+        X, y, sw = self._validate_fit(X, y, sample_weight, reset=reset)
+        check_classification_targets(y)
+        binarizer = LabelBinarizer().fit(y)
+        if binarizer.classes_.size < 2:
+            raise ValueError(
+                "the training data hold 1 class; a classifier needs samples "
+                "of at least 2 classes."
+            )
+        if not reset and not np.array_equal(binarizer.classes_, self.classes_):
+            raise ValueError(
+                "warm_start: y holds classes "
+                f"{binarizer.classes_.tolist()}, the previous fit "
+                f"{self.classes_.tolist()}."
+            )
+        self.classes_ = binarizer.classes_
+        self._binarizer = binarizer
+        Y = binarizer.transform(y).astype(X.dtype)
+        self._loss_name = "binary_log_loss" if Y.shape[1] == 1 else "log_loss"
+        self.out_activation_ = "logistic" if Y.shape[1] == 1 else "softmax"
+        return self._fit(X, Y, sw, y)
+
+    def _score_outputs(self, O, Y, sw):
+        if O.shape[1] == 1:
+            pred, true = O[:, 0] > 0, Y[:, 0] > 0.5
+        else:
+            pred, true = O.argmax(axis=1), Y.argmax(axis=1)
+        return float(np.average(pred == true, weights=sw))
+
+    def decision_function(self, X):
+        """Output layer's pre-activations (logits).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The logit of ``classes_[1]`` for two classes, else one column per
+            class.
+        """
+        O = self._raw_output(X)
+        return O[:, 0] if O.shape[1] == 1 else O
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        O = self._raw_output(X).astype(np.float64)
+        if O.shape[1] == 1:
+            from scipy.special import expit
+
+            p = expit(O[:, 0])
+            return np.column_stack([1.0 - p, p])
+        from scipy.special import softmax
+
+        return softmax(O, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        O = self._raw_output(X).astype(np.float64)
+        if O.shape[1] == 1:
+            O = np.column_stack([np.zeros_like(O[:, 0]), O[:, 0]])
+        from scipy.special import log_softmax
+
+        return log_softmax(O, axis=1)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            One of ``classes_`` per sample.
+        """
+        O = self._raw_output(X)
+        if O.shape[1] == 1:
+            return self.classes_[(O[:, 0] > 0).astype(int)]
+        return self.classes_[O.argmax(axis=1)]
+
+
+class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
+    __doc__ = (
+        """Multilayer perceptron regressor with BN / WN solvers.
+"""
+        + _MODEL_DOC
+        + """
+    The output layer is linear; the loss is half the squared error.
+"""
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _ATTRS_DOC
+        + """
+    See Also
+    --------
+    NormalizedMLPClassifier : The same network for classification.
+    sklearn.neural_network.MLPRegressor : The unnormalized MLP of scikit-learn.
+"""
+        + _REFS_DOC
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnorm import NormalizedMLPRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(1000, 3)
+    >>> y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    >>> reg = NormalizedMLPRegressor(hidden_layer_sizes=(30,),
+    ...                              random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+"""
+    )
+
+    _loss_name = "squared"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse data stays sparse.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the loss and of the BN batch statistics.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        reset = not (self.warm_start and hasattr(self, "coefs_"))
+        X, y, sw = self._validate_fit(X, y, sample_weight, reset=reset)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y = np.ascontiguousarray(Y, dtype=X.dtype)
+        self._one_target = y.ndim == 1
+        self.out_activation_ = "identity"
+        return self._fit(X, Y, sw, None)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _score_outputs(self, O, Y, sw):
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(Y, O, sample_weight=sw))
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions.
+        """
+        O = self._raw_output(X)
+        return O[:, 0] if self._one_target else O

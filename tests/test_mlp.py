@@ -1,0 +1,402 @@
+"""NormalizedMLPClassifier / NormalizedMLPRegressor: kernels against the NumPy
+reference, the solvers' defining properties, and the estimator contract."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbnorm import NormalizedMLPClassifier, NormalizedMLPRegressor
+from skbnorm.mlp import init_params, value_and_grad
+from skbnorm.mlp._model import Network
+from skbnorm.mlp._solvers import gdnp_iteration, scale_search
+
+from .test_common import _check_id, _with_ids
+
+SOLVERS = ("bn", "gdnp", "gd", "agd", "wn")
+
+
+def _problem(n=40, d=6, k=3, loss="log_loss", seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    if loss == "log_loss":
+        Y = np.eye(k)[rng.randint(0, k, n)]
+    elif loss == "binary_log_loss":
+        Y = rng.randint(0, 2, (n, 1)).astype(float)
+    else:
+        Y = rng.randn(n, k)
+    s = rng.uniform(0.5, 1.5, n)
+    return X, Y, s / s.sum(), rng
+
+
+def _random_params(sizes, norm, rng):
+    params = init_params(sizes, norm is not None, rng)
+    params["b"] = [rng.randn(v.size) * 0.3 for v in params["b"]]
+    if norm is not None:
+        params["g"] = [rng.uniform(0.5, 1.5, v.size) for v in params["g"]]
+    return params
+
+
+# -- the network on kernels ---------------------------------------------------
+
+
+@pytest.mark.parametrize("norm", [None, "bn"])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("loss", ["log_loss", "squared"])
+def test_kernels_match_numpy_reference(norm, activation, loss):
+    X, Y, s, rng = _problem(loss=loss)
+    params = _random_params([6, 5, 4, 3], norm, rng)
+    v_ref, g_ref = value_and_grad(X, Y, params, activation, loss, 0.1, s)
+    v, g = Network(norm, activation, loss, 0.1).loss_grad(X, Y, s, params)
+    # BN_EPS (1e-10 relative) is the only difference from the reference
+    assert v == pytest.approx(v_ref, rel=1e-9)
+    for key in g_ref:
+        for a, b in zip(g_ref[key], g[key], strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("norm", [None, "bn", "wn"])
+@pytest.mark.parametrize("loss", ["binary_log_loss", "log_loss", "squared"])
+def test_kernel_gradient_matches_finite_differences(norm, loss):
+    """Covers what the reference has no twin for: weight normalization and
+    the one-logit binary loss."""
+    X, Y, s, rng = _problem(n=15, d=4, k=1 if loss == "binary_log_loss" else 3,
+                            loss=loss)
+    params = _random_params([4, 5, 3, Y.shape[1]], norm, rng)
+    net = Network(norm, "tanh", loss, 0.05)
+    _, grad = net.loss_grad(X, Y, s, params)
+    h = 1e-6
+    for key in params:
+        for M, G in zip(params[key], grad[key], strict=True):
+            for idx in np.ndindex(M.shape):
+                old = M[idx]
+                M[idx] = old + h
+                up = net.value(X, Y, s, params)
+                M[idx] = old - h
+                down = net.value(X, Y, s, params)
+                M[idx] = old
+                assert G[idx] == pytest.approx((up - down) / (2 * h),
+                                               rel=1e-5, abs=1e-8), (key, idx)
+
+
+@pytest.mark.parametrize("norm", ["bn", "wn"])
+def test_normalized_networks_ignore_the_length_of_w(norm):
+    X, Y, s, rng = _problem()
+    params = _random_params([6, 5, 4, 3], norm, rng)
+    net = Network(norm, "tanh", "log_loss", 0.1)
+    v, g = net.loss_grad(X, Y, s, params)
+    scaled = {k: [M.copy() for M in val] for k, val in params.items()}
+    c = rng.uniform(0.1, 10.0, 5)
+    scaled["W"][0] = scaled["W"][0] * c
+    v2, g2 = net.loss_grad(X, Y, s, scaled)
+    assert v2 == pytest.approx(v, rel=1e-12)
+    # the gradient of a scale-invariant weight scales by 1/c
+    np.testing.assert_allclose(g2["W"][0] * c, g["W"][0], rtol=1e-8, atol=1e-12)
+
+
+def test_sparse_first_layer_equals_dense():
+    X, Y, s, rng = _problem()
+    X[X < 0.5] = 0.0
+    params = _random_params([6, 5, 3], "bn", rng)
+    net = Network("bn", "relu", "log_loss", 0.0)
+    v, g = net.loss_grad(X, Y, s, params)
+    vs, gs = net.loss_grad(sp.csr_matrix(X), Y, s, params)
+    assert vs == pytest.approx(v, rel=1e-12)
+    np.testing.assert_allclose(gs["W"][0], g["W"][0], rtol=1e-10, atol=1e-14)
+
+
+# -- GDNP --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["binary_log_loss", "log_loss", "squared"])
+def test_scale_search_matches_a_scalar_minimiser_unit_by_unit(loss):
+    """Algorithm 2's scale step against a NumPy/scipy twin: for each unit of
+    the last hidden layer in turn, minimise the full objective over that
+    unit's scale alone (bounded Brent), then move on to the next unit."""
+    from scipy.optimize import minimize_scalar
+
+    X, Y, s, rng = _problem(n=80, k=1 if loss == "binary_log_loss" else 3,
+                            loss=loss)
+    params = _random_params([6, 5, 4, Y.shape[1]], "bn", rng)
+    net = Network("bn", "tanh", loss, 0.01)
+    g, _ = scale_search(net, X, Y, s, params, n_steps=60)
+
+    ref = {k: [M.copy() for M in v] for k, v in params.items()}
+    for j in range(4):
+        def f(t, j=j):
+            ref["g"][-1][j] = t
+            return net.value(X, Y, s, ref)
+        t0 = ref["g"][-1][j]
+        f0 = f(t0)
+        # the kernel's bracket, t0 +- max(|t0|, 1), widens up to 4 times
+        radius = 31 * max(abs(t0), 1.0)
+        res = minimize_scalar(f, bounds=(t0 - radius, t0 + radius),
+                              method="bounded", options={"xatol": 1e-10})
+        ref["g"][-1][j] = res.x if res.fun < f0 else t0
+    np.testing.assert_allclose(g, ref["g"][-1], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(g, params["g"][-1])
+    params["g"][-1] = g
+    # each unit's scale was optimal when it was searched; the last one
+    # still is, since nothing moved after it
+    eps = 1e-5
+    for delta in (-eps, eps):
+        trial = {k: [M.copy() for M in v] for k, v in params.items()}
+        trial["g"][-1][-1] += delta
+        assert net.value(X, Y, s, trial) > net.value(X, Y, s, params)
+
+
+def test_gdnp_loss_never_increases_and_ignores_weight_lengths():
+    X, Y, s, rng = _problem(n=60, k=3)
+    params = _random_params([6, 7, 5, 3], "bn", rng)
+    scaled = {k: [M.copy() for M in v] for k, v in params.items()}
+    scaled["W"][0] *= rng.uniform(0.01, 100.0, 7)
+    scaled["W"][1] *= rng.uniform(0.01, 100.0, 5)
+    net = Network("bn", "tanh", "log_loss", 0.0)
+    values, values_scaled = [net.value(X, Y, s, params)], []
+    for _ in range(15):
+        values.append(gdnp_iteration(net, X, Y, s, params, 0.5, 0.5, 8))
+        values_scaled.append(gdnp_iteration(net, X, Y, s, scaled, 0.5, 0.5, 8))
+    assert np.all(np.diff(values) <= 0.0)
+    assert values[-1] < 0.8 * values[0]
+    # Kohler's step sigma^2/g^2 makes the iterates independent of ||w||
+    np.testing.assert_allclose(values_scaled, values[1:], rtol=1e-7)
+
+
+# -- estimators: scikit-learn's checks ----------------------------------------
+
+
+_CHECKS = parametrize_with_checks(
+    [cls(solver=solver) for cls in (NormalizedMLPClassifier, NormalizedMLPRegressor)
+     for solver in SOLVERS],
+)
+
+
+@_with_ids(_CHECKS, _check_id)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+# -- estimators: behaviour ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_learns_digits(digits, solver):
+    X, y = digits
+    clf = NormalizedMLPClassifier(hidden_layer_sizes=(32,), solver=solver,
+                                  max_iter=40, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:400], y[:400])
+    # 400 training digits, 40 epochs: chance is 0.1
+    assert clf.score(X[400:], y[400:]) > 0.5
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    if solver in ("gd", "agd"):
+        assert clf.scales_ is None
+    else:
+        assert [g.shape for g in clf.scales_] == [(32,)]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_no_hidden_layer_is_a_linear_model(solver):
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(hidden_layer_sizes=(), solver=solver,
+                                      max_iter=50, random_state=0).fit(X, y)
+    assert clf.n_layers_ == 2 and clf.coefs_[0].shape == (5, 1)
+    assert clf.score(X, y) > 0.8
+
+
+def test_bn_prediction_uses_population_statistics(digits):
+    X, y = digits
+    clf = NormalizedMLPClassifier(hidden_layer_sizes=(20, 10), max_iter=5,
+                                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    params = {"W": clf.coefs_, "b": clf.intercepts_, "g": clf.scales_}
+    s = np.full(X.shape[0], 1.0 / X.shape[0])
+    O_train, _ = Network("bn", "tanh", "log_loss", 0.0).forward(X, params, s)
+    # with the training set as the batch, prediction mode is training mode
+    np.testing.assert_allclose(clf.decision_function(X), O_train, rtol=1e-9,
+                               atol=1e-9)
+    # and a single row is predicted as within the whole set
+    np.testing.assert_allclose(clf.decision_function(X[3:4])[0], O_train[3],
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_sparse_input_stays_sparse_and_matches_dense():
+    X, y = make_classification(n_samples=120, n_features=15, random_state=0)
+    X[np.abs(X) < 0.8] = 0.0
+    Xs = sp.csr_matrix(X)
+
+    class NoDense(sp.csr_matrix):
+        def toarray(self, *a, **k):
+            raise AssertionError("densified")
+
+        todense = toarray
+
+    kw = dict(hidden_layer_sizes=(8,), max_iter=15, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = NormalizedMLPClassifier(**kw).fit(X, y)
+        sparse = NormalizedMLPClassifier(**kw).fit(NoDense(Xs), y)
+    np.testing.assert_allclose(sparse.coefs_[0], dense.coefs_[0], rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X),
+                               rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_inputs_are_not_modified(solver):
+    X, y = make_classification(n_samples=60, n_features=5, random_state=0)
+    sw = np.linspace(0.5, 2.0, 60)
+    copies = X.copy(), y.copy(), sw.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NormalizedMLPClassifier(solver=solver, hidden_layer_sizes=(4,),
+                                max_iter=3).fit(X, y, sample_weight=sw)
+    for a, b in zip((X, y, sw), copies, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_float32_stays_float32(solver):
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    X32 = X.astype(np.float32)
+    kw = dict(solver=solver, hidden_layer_sizes=(6,), max_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m32 = NormalizedMLPClassifier(**kw).fit(X32, y)
+        m64 = NormalizedMLPClassifier(**kw).fit(X, y)
+    assert all(W.dtype == np.float32 for W in m32.coefs_)
+    np.testing.assert_allclose(m32.predict_proba(X32), m64.predict_proba(X),
+                               atol=2e-3)
+
+
+def test_sample_weight_is_a_weighted_loss_and_weighted_statistics():
+    """Full batch: integer weights equal repeated rows exactly."""
+    X, y = make_classification(n_samples=40, n_features=5, random_state=1)
+    w = np.random.RandomState(0).randint(1, 4, 40)
+    kw = dict(solver="gdnp", hidden_layer_sizes=(6,), max_iter=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = NormalizedMLPClassifier(**kw).fit(X, y, sample_weight=w)
+        repeated = NormalizedMLPClassifier(**kw).fit(np.repeat(X, w, axis=0),
+                                                     np.repeat(y, w))
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_,
+                               rtol=1e-9)
+    np.testing.assert_allclose(weighted.predict_proba(X),
+                               repeated.predict_proba(X), rtol=1e-8, atol=1e-12)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(digits):
+    X, y = digits
+    clf = NormalizedMLPClassifier(hidden_layer_sizes=(16,), early_stopping=True,
+                                  n_iter_no_change=3, max_iter=100,
+                                  random_state=0).fit(X, y)
+    assert clf.best_loss_ is None
+    assert len(clf.validation_scores_) == clf.n_iter_ < 100
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # the stored model is the best epoch's: refit to that epoch and compare
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again = NormalizedMLPClassifier(hidden_layer_sizes=(16,),
+                                        early_stopping=True, max_iter=best,
+                                        random_state=0).fit(X, y)
+    np.testing.assert_allclose(again.coefs_[0], clf.coefs_[0], rtol=1e-10)
+
+
+def test_warm_start_continues(digits):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(10,), max_iter=4, random_state=0,
+              warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(**kw).fit(X, y)
+        first = clf.coefs_[0].copy()
+        clf.fit(X, y)
+    assert clf.n_iter_ == 8 and len(clf.loss_curve_) == 8
+    assert not np.allclose(clf.coefs_[0], first)
+    assert clf.loss_curve_[-1] < clf.loss_curve_[3]
+
+
+def test_divergence_warns_and_keeps_finite_parameters():
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    X = X * 1e3
+    clf = NormalizedMLPRegressor(solver="gd", learning_rate=1e3, max_iter=50,
+                                 random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        clf.fit(X, y * 1e3)
+    assert all(np.all(np.isfinite(W)) for W in clf.coefs_)
+    assert np.all(np.isfinite(clf.predict(X)))
+
+
+def test_regressor_fits_a_smooth_function():
+    rng = np.random.RandomState(0)
+    X = rng.randn(1000, 3)
+    Y = np.column_stack([np.sin(X[:, 0]) + X[:, 1] * X[:, 2], X[:, 0] ** 2])
+    reg = NormalizedMLPRegressor(hidden_layer_sizes=(40,),
+                                 random_state=0).fit(X[:800], Y[:800])
+    assert reg.predict(X[800:]).shape == (200, 2)
+    assert reg.score(X[800:], Y[800:]) > 0.85
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_layer_sizes=(10, 0)), "hidden_layer_sizes"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(solver="newton"), "solver"),
+        (dict(learning_rate=0.0), "learning_rate"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, y = make_classification(n_samples=30, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        NormalizedMLPClassifier(**params).fit(X, y)
+
+
+def test_bad_data():
+    X, y = make_classification(n_samples=30, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        NormalizedMLPClassifier().fit(X, np.zeros(30))
+    with pytest.raises(ValueError, match="at least 2"):
+        NormalizedMLPRegressor().fit(X[:1], y[:1])
+    with pytest.raises(ValueError, match="non-zero"):
+        NormalizedMLPClassifier().fit(X, y, sample_weight=np.zeros(30))
+
+
+def test_grid_search_over_solvers_in_a_pipeline(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(),
+                         NormalizedMLPClassifier(hidden_layer_sizes=(16,),
+                                                 batch_size=50, max_iter=30,
+                                                 random_state=0))
+    grid = GridSearchCV(pipe, {"normalizedmlpclassifier__solver": list(SOLVERS)},
+                        cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    # gdnp ignores batch_size (full batch), so one grid holds every solver
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    assert grid.best_score_ > 0.8
+    assert set(grid.cv_results_["param_normalizedmlpclassifier__solver"]) == set(
+        SOLVERS)
