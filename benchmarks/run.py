@@ -28,7 +28,7 @@ if str(HERE) not in sys.path:
 
 from _harness import machine_info  # noqa: E402
 
-SUITES = ["kernels", "parallel", "solution", "scaling", "memory", "startup"]
+SUITES = ["kernels", "parallel", "solution", "scaling", "memory", "startup", "mlp"]
 
 
 def parse_args(argv=None):
