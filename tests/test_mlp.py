@@ -165,8 +165,15 @@ def test_gdnp_loss_never_increases_and_ignores_weight_lengths():
         values_scaled.append(gdnp_iteration(net, X, Y, s, scaled, 0.5, 0.5, 8))
     assert np.all(np.diff(values) <= 0.0)
     assert values[-1] < 0.8 * values[0]
-    # Kohler's step sigma^2/g^2 makes the iterates independent of ||w||
+    # Kohler's step sigma^2/g^2 makes the iterates independent of ||w||: the
+    # same objective, and the same directions, scales, shifts and output
     np.testing.assert_allclose(values_scaled, values[1:], rtol=1e-7)
+    for layer in range(2):
+        for P in (params, scaled):
+            P["W"][layer] = P["W"][layer] / np.linalg.norm(P["W"][layer], axis=0)
+    for key in params:
+        for a, b in zip(params[key], scaled[key], strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
 
 
 # -- estimators: scikit-learn's checks ----------------------------------------
@@ -285,7 +292,9 @@ def test_float32_stays_float32(solver):
         warnings.simplefilter("ignore", ConvergenceWarning)
         m32 = NormalizedMLPClassifier(**kw).fit(X32, y)
         m64 = NormalizedMLPClassifier(**kw).fit(X, y)
-    assert all(W.dtype == np.float32 for W in m32.coefs_)
+    arrays = [*m32.coefs_, *m32.intercepts_, *(m32.scales_ or []),
+              *(m32.bn_means_ or []), *(m32.bn_stds_ or [])]
+    assert all(a.dtype == np.float32 for a in arrays)
     np.testing.assert_allclose(m32.predict_proba(X32), m64.predict_proba(X),
                                atol=2e-3)
 
@@ -322,6 +331,72 @@ def test_early_stopping_keeps_the_best_validation_epoch(digits):
                                         early_stopping=True, max_iter=best,
                                         random_state=0).fit(X, y)
     np.testing.assert_allclose(again.coefs_[0], clf.coefs_[0], rtol=1e-10)
+
+
+def test_warm_start_with_early_stopping_keeps_the_best_so_far(digits):
+    X, y = digits
+    clf = NormalizedMLPClassifier(hidden_layer_sizes=(16,), early_stopping=True,
+                                  warm_start=True, random_state=0).fit(X, y)
+    best = clf.best_validation_score_
+    kept = [W.copy() for W in clf.coefs_]
+    # a step so large that no new epoch scores as well
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(learning_rate=100.0, max_iter=3).fit(X, y)
+    assert max(clf.validation_scores_[-3:]) < best
+    assert clf.best_validation_score_ == best
+    for a, b in zip(clf.coefs_, kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_zero_weight_validation_split_is_an_error():
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    sw = np.zeros(40)
+    sw[:8] = 1.0
+    for seed in range(20):
+        clf = NormalizedMLPClassifier(early_stopping=True, validation_fraction=0.2,
+                                      random_state=seed)
+        try:
+            clf.fit(X, y, sample_weight=sw)
+        except ValueError as exc:
+            assert "split has zero total sample weight" in str(exc)
+            break
+    else:
+        pytest.fail("no seed put all weight in one split")
+
+
+def test_bn_skips_batches_with_one_weighted_sample():
+    """One positively weighted row makes the batch variance zero; such a
+    batch would send the other rows' normalized values to ~1e5 per layer."""
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    sw = np.zeros(200)
+    sw[::10] = 1.0
+    clf = NormalizedMLPClassifier(hidden_layer_sizes=(20,) * 8, activation="relu",
+                                  batch_size=10, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Stopped at max_iter",
+                                ConvergenceWarning)
+        clf.fit(X.astype(np.float32), y, sample_weight=sw)
+    assert clf.n_iter_ == 5
+    assert all(np.all(np.isfinite(W)) for W in clf.coefs_)
+
+
+def test_warm_start_on_rescaled_targets_is_not_divergence():
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 3)
+    y = X[:, 0] - X[:, 1]
+    reg = NormalizedMLPRegressor(hidden_layer_sizes=(8,), warm_start=True,
+                                 max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Stopped at max_iter",
+                                ConvergenceWarning)
+        warnings.filterwarnings("error", ".*diverged", ConvergenceWarning)
+        reg.fit(X, 3000 * y)
+    assert reg.n_iter_ > 20  # the second call trained
 
 
 def test_warm_start_continues(digits):

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 
 from ._model import Network
 from ._network import init_params
-from ._solvers import GradientDescent, Nesterov, gdnp_iteration
+from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
 _NORM = {"gd": None, "agd": None, "bn": "bn", "wn": "wn", "gdnp": "bn"}
 
@@ -42,13 +42,13 @@ _MODEL_DOC = r"""
     degree of freedom of the function, which is what lets the direction and
     scale steps be chosen separately (Kohler et al. 2019, Cai et al. 2019).
 
-    The objective is the sample-weighted mean loss plus
-    ``alpha / (2 sum(sample_weight))`` times the squared norm of the
-    parameters that set the weights' size: every ``W`` without
-    normalization; the scales ``g`` and the output layer's ``W`` with BN or
-    WN (with WN, exactly the squared norm of the effective weights
-    ``g w / ||w||``). ``sum(sample_weight)`` is ``n_samples`` without
-    weights, as in scikit-learn's MLP.
+    Each step minimises the batch's sample-weighted mean loss plus
+    ``alpha / (2 sum(sample_weight of the batch))`` times the squared norm of
+    the parameters that set the weights' size, as scikit-learn's MLP scales
+    its penalty: every ``W`` without normalization; the scales ``g`` and the
+    output layer's ``W`` with BN or WN (with WN, exactly the squared norm of
+    the effective weights ``g w / ||w||``). Without weights the sum is the
+    batch size.
 
     Solvers:
 
@@ -59,11 +59,12 @@ _MODEL_DOC = r"""
       with step ``learning_rate`` on the hidden layers' directions ``W`` and
       ``learning_rate_scale`` on the scales, shifts and output layer;
     * ``"gdnp"``: full-batch GDNP (Kohler et al.'s Algorithm 2), extended past
-      one hidden layer: layer by layer from the input, a scale search on the
-      layer's units (``n_bisection`` halvings of a bracket of each unit's
-      ``df/dg``), then a directional step of ``learning_rate *
-      std_j^2 / g_j^2`` on each unit ``j``, then a step of
-      ``learning_rate_scale`` on the shifts and output layer; every step is
+      one hidden layer: layer by layer from the input, a directional step of
+      ``learning_rate * std_j^2 / g_j^2`` on each unit ``j``; then the scale
+      search of Algorithm 2, unit by unit, on the last hidden layer (a
+      bracket of each unit's ``df/dg`` closed by false position in at most
+      ``n_bisection`` steps); then a step of ``learning_rate_scale`` on the
+      shifts, the output layer and the earlier layers' scales. Every step is
       halved until the objective decreases, so the training loss never
       increases. See :func:`skbnorm.mlp._solvers.gdnp_iteration`.
 
@@ -85,12 +86,14 @@ _PARAMS_DOC = """
     batch_size : int or "auto", default="auto"
         Minibatch size of ``"gd"``, ``"agd"``, ``"bn"`` and ``"wn"``;
         ``"auto"`` is ``min(200, n_samples)``. Larger than the training set,
-        it is clipped. ``"gdnp"`` is a full-batch method (its scale search
-        and descent checks evaluate the objective) and ignores it, as
+        it is clipped. An epoch is cut into ``n_samples // batch_size``
+        batches whose sizes differ by at most one (the remainder is spread
+        over them), so that a BN batch never holds a lone sample; ``"bn"``
+        skips a batch with fewer than two samples of positive weight.
+        ``"gdnp"`` is a full-batch method (its scale search and descent
+        checks evaluate the objective) and ignores ``batch_size``, as
         scikit-learn's ``lbfgs`` solver does, so that one grid can hold
-        every solver. The last minibatch of an epoch
-        is merged with the previous one rather than left with fewer than
-        ``batch_size`` samples, so that a BN batch never holds one sample.
+        every solver.
 
     learning_rate : float, default=0.1
         Step size on the hidden layers' weights (their directions with BN
@@ -105,8 +108,9 @@ _PARAMS_DOC = """
         Nesterov momentum of ``"agd"``; unused by the other solvers.
 
     n_bisection : int, default=8
-        Halvings of each unit's bracket in ``"gdnp"``'s scale search
-        (Kohler et al.'s ``T_s``).
+        Maximum number of steps of ``"gdnp"``'s scale search per unit (Kohler
+        et al.'s ``T_s``): false-position steps inside a bracket of the
+        unit's ``df/dg``, after at most four doublings of the bracket.
 
     max_iter : int, default=200
         Maximum number of epochs (full passes; one GDNP iteration for
@@ -292,10 +296,11 @@ class _NormalizedMLPBase(BaseEstimator):
             X = X.tocsr()  # row batches; a new matrix only when X was CSC
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                   ensure_non_negative=True)
-        if _NORM[self.solver] == "bn" and X.shape[0] < 2:
+        if _NORM[self.solver] == "bn" and np.count_nonzero(sw) < 2:
             raise ValueError(
-                f"n_samples={X.shape[0]}: Batch Normalization needs at least "
-                "2 samples (batch statistics)."
+                f"n_samples={X.shape[0]} with {np.count_nonzero(sw)} of positive "
+                "weight: Batch Normalization needs at least 2 samples of "
+                "positive weight (batch statistics)."
             )
         if self.batch_size != "auto" and self.batch_size < 2 and self.solver == "bn":
             raise ValueError(
@@ -341,7 +346,7 @@ class _NormalizedMLPBase(BaseEstimator):
                       and [W.shape[1] for W in self.coefs_[:-1]] == hidden
                       and self.coefs_[-1].shape[1] == Y.shape[1])
         if continuing:
-            params = {k: [M.copy() for M in v] for k, v in self._params().items()}
+            params = _copy_params(self._params())
         else:
             sizes = [X.shape[1], *hidden, Y.shape[1]]
             params = init_params(sizes, norm is not None, rng)
@@ -349,8 +354,9 @@ class _NormalizedMLPBase(BaseEstimator):
             self.loss_curve_ = []
             self.n_iter_ = 0
             self.t_ = 0
-        net = Network(norm, self.activation, self._loss_name,
-                      self.alpha / float(sw.sum()))
+        # alpha is divided by each step's total sample weight, as
+        # scikit-learn's MLP divides it by the batch's (set per batch below)
+        net = Network(norm, self.activation, self._loss_name, 0.0)
 
         if self.early_stopping:
             stratify = y_for_split if isinstance(self, ClassifierMixin) else None
@@ -370,8 +376,13 @@ class _NormalizedMLPBase(BaseEstimator):
                 )
             Xv, Yv, swv = X[va], Y[va], sw[va]
             X, Y, sw = X[tr], Y[tr], sw[tr]
-            if not sw.sum() > 0:
-                raise ValueError("the training split has zero total sample weight.")
+            for part, w in (("training", sw), ("validation", swv)):
+                if not w.sum() > 0:
+                    raise ValueError(
+                        f"early_stopping: the {part} split has zero total "
+                        "sample weight; give more samples positive weight or "
+                        "change validation_fraction."
+                    )
             self.validation_scores_ = [] if not continuing else (
                 self.validation_scores_ or [])
             self.best_loss_ = None
@@ -382,6 +393,9 @@ class _NormalizedMLPBase(BaseEstimator):
             best_loss = min(self.loss_curve_, default=np.inf)
         n = X.shape[0]
         s = sw / sw.sum()
+        net.alpha = self.alpha / float(sw.sum())  # full batch (gdnp)
+        # BN statistics need two rows that count: skip batches without them
+        min_rows = 2 if norm == "bn" else 1
 
         size = n if self.solver == "gdnp" else min(
             200 if self.batch_size == "auto" else self.batch_size, n)
@@ -401,42 +415,58 @@ class _NormalizedMLPBase(BaseEstimator):
                    if norm == "bn" and self.early_stopping and self.solver != "gdnp"
                    else None)
         no_improvement = 0
-        best_params = None
-        last_good = {k: [M.copy() for M in v] for k, v in params.items()}
-        diverged = False
+        # continuing with early stopping, the best so far is where we start
+        best_params = (_copy_params(params)
+                       if continuing and self.early_stopping else None)
+        last_good = _copy_params(params)
+        diverged = None
         converged = False
+        first_loss = None
         for _ in range(self.max_iter):
+            t_start = self.t_
             if self.solver == "gdnp":
                 loss = gdnp_iteration(net, X, Y, s, params, eta, eta_scale,
                                       self.n_bisection)
                 self.t_ += 1
             else:
                 order = rng.permutation(n)
-                total = 0.0
+                total = used = 0.0
                 for batch in np.array_split(order, n_batches):
                     sb = sw[batch]
                     weight = sb.sum()
-                    if not weight > 0:
+                    if np.count_nonzero(sb) < min_rows:
                         continue
+                    net.alpha = self.alpha / weight
                     value, grad, cache = net.loss_grad(
                         X[batch], Y[batch], sb / weight, params, return_cache=True)
                     if not np.isfinite(value):
-                        diverged = True
+                        diverged = "a non-finite loss"
                         break
                     if running is not None:
                         _update_running(running, cache)
                     stepper.update(params, grad)
                     self.t_ += 1
                     total += weight * value
-                loss = total / sw.sum()
-            # a loss a million times the first epoch's has left any basin:
-            # stop before it overflows
-            blown = bool(self.loss_curve_) and loss > 1e6 * self.loss_curve_[0]
-            if diverged or blown or not np.isfinite(loss) or not _finite(params):
-                diverged = True
+                    used += weight
+                if used == 0 and diverged is None:
+                    raise ValueError(
+                        "no minibatch holds two samples of positive weight, "
+                        "which Batch Normalization needs; increase batch_size."
+                    )
+                loss = total / used if used else np.nan
+            # a loss a million times this fit's first epoch's has left any
+            # basin: stop before it overflows
+            if diverged is None:
+                if not (np.isfinite(loss) and _finite(params)):
+                    diverged = "non-finite values"
+                elif first_loss is not None and loss > 1e6 * first_loss:
+                    diverged = f"a loss above 1e6 times the first epoch's ({loss:.3g})"
+            if diverged is not None:
                 params = last_good
+                self.t_ = t_start
                 break
-            last_good = {k: [M.copy() for M in v] for k, v in params.items()}
+            first_loss = loss if first_loss is None else first_loss
+            last_good = _copy_params(params)
             self.n_iter_ += 1
             self.loss_curve_.append(float(loss))
             if self.verbose:
@@ -451,8 +481,7 @@ class _NormalizedMLPBase(BaseEstimator):
                                   if score < best_score + self.tol else 0)
                 if score > best_score:
                     best_score = score
-                    best_params = {k: [M.copy() for M in v]
-                                   for k, v in params.items()}
+                    best_params = _copy_params(params)
             else:
                 no_improvement = (no_improvement + 1
                                   if loss > best_loss - self.tol else 0)
@@ -460,12 +489,24 @@ class _NormalizedMLPBase(BaseEstimator):
             if no_improvement > self.n_iter_no_change:
                 converged = True
                 break
-        if diverged:
+        if diverged is not None:
             warnings.warn(
-                f"solver={self.solver!r} diverged (non-finite loss) after "
+                f"solver={self.solver!r} diverged ({diverged}) after "
                 f"{self.n_iter_} epochs with learning_rate={self.learning_rate}; "
                 "the parameters of the last finite epoch are kept. Lower the "
                 "learning rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif (self.solver == "gdnp" and hidden
+              and np.max(np.abs(params["g"][-1])) >= GDNP_MAX_SCALE):
+            warnings.warn(
+                "solver='gdnp': the scale search ended on its bound "
+                f"|g| = {GDNP_MAX_SCALE:g} for "
+                f"{int(np.sum(np.abs(params['g'][-1]) >= GDNP_MAX_SCALE))} "
+                "unit(s) of the last hidden layer: the loss still falls as they "
+                "saturate into step functions (nearly separable data). The "
+                "scales are capped there; alpha > 0 gives them a finite optimum.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -480,7 +521,8 @@ class _NormalizedMLPBase(BaseEstimator):
         if self.early_stopping:
             if best_params is not None:
                 params = best_params
-            self.best_validation_score_ = float(best_score)
+            self.best_validation_score_ = (float(best_score)
+                                           if np.isfinite(best_score) else None)
         else:
             self.best_loss_ = float(best_loss) if np.isfinite(best_loss) else None
         self._store(params, net, X, s)
@@ -531,6 +573,10 @@ def _update_running(running, cache):
             old_mu, old_var = running[layer]
             running[layer] = ((1 - m) * old_mu + m * mu,
                               (1 - m) * old_var + m * sigma * sigma)
+
+
+def _copy_params(params):
+    return {key: [M.copy() for M in mats] for key, mats in params.items()}
 
 
 def _cast(X, dtype):

@@ -225,7 +225,7 @@ def _unit_objective(O, a_old, z, t, b, w, Y, s, loss, act, alpha):
 
 @jit
 def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
-                            n_steps):
+                            n_steps, g_max):
     """Kohler et al.'s Algorithm 2 scale step on the last hidden BN layer.
 
     Unit by unit (in the units' order), with every other parameter fixed:
@@ -234,7 +234,10 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
     sign changes), then close in on it by false position with the Illinois
     modification (at most ``n_steps`` steps; it keeps the bracket like
     Algorithm 3's bisection and converges superlinearly), stopping when
-    ``|df/dg_j|`` is below ``1e-8`` of its starting value. The result
+    ``|df/dg_j|`` is below ``1e-8`` of its starting value. Scales stay in
+    ``[-g_max, g_max]``: where the objective still falls at the bound (a
+    unit that keeps gaining as it saturates into a step), the search stops
+    there. The result
     replaces ``g_j`` if it lowers the objective. ``A`` (the layer's
     activations) and ``O`` (the output block) are updated in place as units
     change, so each evaluation costs ``O(n k)``.
@@ -263,30 +266,32 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
             continue
         tol = 1e-8 * abs(d0)
         width = max(abs(t0), 1.0)
+        if (d0 < 0.0 and t0 >= g_max) or (d0 > 0.0 and t0 <= -g_max):
+            continue
         if d0 < 0.0:
             lo, d_lo = t0, d0
-            hi = t0 + width
+            hi = min(t0 + width, g_max)
             _, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss, act,
                                       alpha)
             for _ in range(4):
-                if d_hi >= 0.0:
+                if d_hi >= 0.0 or hi >= g_max:
                     break
                 lo, d_lo = hi, d_hi
                 width *= 2.0
-                hi = lo + width
+                hi = min(lo + width, g_max)
                 _, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss,
                                           act, alpha)
         else:
             hi, d_hi = t0, d0
-            lo = t0 - width
+            lo = max(t0 - width, -g_max)
             _, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss, act,
                                       alpha)
             for _ in range(4):
-                if d_lo <= 0.0:
+                if d_lo <= 0.0 or lo <= -g_max:
                     break
                 hi, d_hi = lo, d_lo
                 width *= 2.0
-                lo = hi - width
+                lo = max(hi - width, -g_max)
                 _, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss,
                                           act, alpha)
         if d_lo > 0.0:  # never bracketed: the objective falls past lo

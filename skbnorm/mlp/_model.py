@@ -43,8 +43,9 @@ class Network:
     activation : {"tanh", "relu"}
     loss : {"squared", "binary_log_loss", "log_loss"}
     alpha : float
-        Penalty coefficient (already divided by the total sample weight by
-        the estimators, as scikit-learn's MLP divides by the batch size).
+        Penalty coefficient (the estimators divide their ``alpha`` by the
+        step's total sample weight, as scikit-learn's MLP does by the
+        batch's); an attribute the caller may change between steps.
     """
 
     def __init__(self, norm, activation, loss, alpha):

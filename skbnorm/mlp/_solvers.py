@@ -25,6 +25,13 @@ from . import _kernels as K
 #: direction is then free, and a capped step keeps it from jumping around.
 GDNP_MAX_TURN = 0.5
 
+#: Bound on the scales GDNP's search reaches. A unit's best scale can be
+#: infinite: on (nearly) separable data the loss keeps falling as the unit
+#: saturates into a step function. tanh(100 z) is a step for |z| > 0.03 of a
+#: standard deviation, so the bound changes no prediction that matters; the
+#: estimators warn when a scale ends on it.
+GDNP_MAX_SCALE = 100.0
+
 #: Smallest accepted layer step factor in GDNP's descent safeguard.
 _MIN_FACTOR = 2.0 ** -10
 
@@ -85,7 +92,7 @@ def scale_search(net, X, Y, s, params, n_steps):
     _, A, (Z, _, _) = cache[-1]
     g, decrease = K.last_layer_scale_search(
         Z, A.copy(), O, params["W"][-1], params["b"][-2], params["g"][-1], Y,
-        s, net.loss, net.act, net.alpha, n_steps,
+        s, net.loss, net.act, net.alpha, n_steps, GDNP_MAX_SCALE,
     )
     return g.astype(params["g"][-1].dtype), decrease
 
