@@ -126,7 +126,7 @@ def test_scale_search_matches_a_scalar_minimiser_unit_by_unit(loss):
                             loss=loss)
     params = _random_params([6, 5, 4, Y.shape[1]], "bn", rng)
     net = Network("bn", "tanh", loss, 0.01)
-    g, _ = scale_search(net, X, Y, s, params, n_steps=60)
+    g, _ = scale_search(net, X, Y, s, params, n_steps=60, rtol=1e-12)
 
     ref = {k: [M.copy() for M in v] for k, v in params.items()}
     for j in range(4):

@@ -225,7 +225,7 @@ def _unit_objective(O, a_old, z, t, b, w, Y, s, loss, act, alpha):
 
 @jit
 def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
-                            n_steps, g_max):
+                            n_steps, g_max, rtol):
     """Kohler et al.'s Algorithm 2 scale step on the last hidden BN layer.
 
     Unit by unit (in the units' order), with every other parameter fixed:
@@ -234,7 +234,7 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
     sign changes), then close in on it by false position with the Illinois
     modification (at most ``n_steps`` steps; it keeps the bracket like
     Algorithm 3's bisection and converges superlinearly), stopping when
-    ``|df/dg_j|`` is below ``1e-8`` of its starting value. Scales stay in
+    ``|df/dg_j|`` is below ``rtol`` times its starting value. Scales stay in
     ``[-g_max, g_max]``: where the objective still falls at the bound (a
     unit that keeps gaining as it saturates into a step), the search stops
     there. The result
@@ -264,40 +264,42 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
         f0, d0 = _unit_objective(O, a_old, z, t0, bj, w, Y, s, loss, act, alpha)
         if d0 == 0.0:
             continue
-        tol = 1e-8 * abs(d0)
+        tol = rtol * abs(d0)
         width = max(abs(t0), 1.0)
+        f_lo = f_hi = f0  # the bracket's end at t0 carries f0
         if (d0 < 0.0 and t0 >= g_max) or (d0 > 0.0 and t0 <= -g_max):
             continue
         if d0 < 0.0:
             lo, d_lo = t0, d0
             hi = min(t0 + width, g_max)
-            _, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss, act,
+            f_hi, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss, act,
                                       alpha)
             for _ in range(4):
                 if d_hi >= 0.0 or hi >= g_max:
                     break
-                lo, d_lo = hi, d_hi
+                lo, d_lo, f_lo = hi, d_hi, f_hi
                 width *= 2.0
                 hi = min(lo + width, g_max)
-                _, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss,
+                f_hi, d_hi = _unit_objective(O, a_old, z, hi, bj, w, Y, s, loss,
                                           act, alpha)
         else:
             hi, d_hi = t0, d0
             lo = max(t0 - width, -g_max)
-            _, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss, act,
+            f_lo, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss, act,
                                       alpha)
             for _ in range(4):
                 if d_lo <= 0.0 or lo <= -g_max:
                     break
-                hi, d_hi = lo, d_lo
+                hi, d_hi, f_hi = lo, d_lo, f_lo
                 width *= 2.0
                 lo = max(hi - width, -g_max)
-                _, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss,
+                f_lo, d_lo = _unit_objective(O, a_old, z, lo, bj, w, Y, s, loss,
                                           act, alpha)
+        f_t = np.nan  # the objective at t, once t has been evaluated
         if d_lo > 0.0:  # never bracketed: the objective falls past lo
-            t = lo
+            t, f_t = lo, f_lo
         elif d_hi < 0.0:
-            t = hi
+            t, f_t = hi, f_hi
         else:
             t = 0.5 * (lo + hi)
             side = 0
@@ -308,7 +310,7 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
                         t = 0.5 * (lo + hi)
                 else:
                     t = 0.5 * (lo + hi)
-                _, d = _unit_objective(O, a_old, z, t, bj, w, Y, s, loss, act,
+                f_t, d = _unit_objective(O, a_old, z, t, bj, w, Y, s, loss, act,
                                        alpha)
                 if abs(d) <= tol:
                     break
@@ -322,7 +324,8 @@ def last_layer_scale_search(Z, A, O, W_out, b, g, Y, s, loss, act, alpha,
                     if side == -1:
                         d_hi *= 0.5
                     side = -1
-        f_t, _ = _unit_objective(O, a_old, z, t, bj, w, Y, s, loss, act, alpha)
+        if np.isnan(f_t):
+            f_t, _ = _unit_objective(O, a_old, z, t, bj, w, Y, s, loss, act, alpha)
         if not f_t < f0:
             continue
         decrease += f0 - f_t
