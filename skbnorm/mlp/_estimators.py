@@ -327,7 +327,7 @@ class _NormalizedMLPBase(BaseEstimator):
                           dtype=[np.float64, np.float32], reset=False)
         if sp.issparse(X):
             X = X.tocsr()
-        X = _cast(X, self.coefs_[0].dtype)
+        X = X.astype(self.coefs_[0].dtype, copy=False)
         stats = (list(zip(self.bn_means_, self.bn_stds_, strict=True))
                  if self.bn_means_ is not None else None)
         O, _ = self._net().forward(X, self._params(), None, stats)
@@ -577,10 +577,6 @@ def _update_running(running, cache):
 
 def _copy_params(params):
     return {key: [M.copy() for M in mats] for key, mats in params.items()}
-
-
-def _cast(X, dtype):
-    return X.astype(dtype, copy=False)
 
 
 def _finite(params):
