@@ -72,8 +72,10 @@ PROBLEMS = {
 
 
 def fit(Est, X, y, eta):
+    # the papers' setting: no penalty (C=np.inf for the classifier)
+    penalty = {"C": np.inf} if Est is NormalizedLogisticRegression else {}
     est = Est(solver="bn", learning_rate=eta, learning_rate_scale="auto",
-              max_iter=T_MAX, tol=0.0, random_state=0)
+              max_iter=T_MAX, tol=0.0, random_state=0, **penalty)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # budget-limited
         return est.fit(X, y)

@@ -106,10 +106,12 @@ class CoefRecorder:
 
 
 def make_estimator(loss, **params):
-    common = dict(fit_intercept=False, tol=0.0, random_state=RANDOM_STATE)
+    # the papers' setting: no penalty, no intercept, Kohler et al.'s step
+    common = dict(fit_intercept=False, tol=0.0, random_state=RANDOM_STATE,
+                  direction_step="paper")
     if loss == "least squares":
         return NormalizedLinearRegression(**common, **params)
-    return HalfspaceClassifier(loss=loss, **common, **params)
+    return HalfspaceClassifier(loss=loss, C=np.inf, **common, **params)
 
 
 def record_path(loss, solver, learning_rate, max_iter):

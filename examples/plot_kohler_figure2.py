@@ -105,7 +105,8 @@ def run(X, y, loss, n_seeds, n_iter):
         scale_warnings = 0
         tic = time.perf_counter()
         for seed in range(n_seeds):
-            est = HalfspaceClassifier(loss=loss, solver=solver,
+            est = HalfspaceClassifier(loss=loss, C=np.inf, solver=solver,
+                                      direction_step="paper",
                                       fit_intercept=False, max_iter=n_iter,
                                       tol=0.0, random_state=seed)
             with warnings.catch_warnings(record=True) as caught:

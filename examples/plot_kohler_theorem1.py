@@ -58,7 +58,8 @@ def suboptimality(X, y, solver):
     """``loss_curve_ - f*`` of one fit, and the fitted estimator."""
     ref = LinearRegression().fit(X, y)
     f_star = 0.5 * np.mean((y - ref.predict(X)) ** 2)
-    est = NormalizedLinearRegression(solver=solver, tol=1e-10, max_iter=MAX_ITER,
+    est = NormalizedLinearRegression(solver=solver, direction_step="paper",
+                                     tol=1e-20, max_iter=MAX_ITER,
                                      random_state=0)
     with warnings.catch_warnings():
         # with a large condition number gd may reach max_iter: that is the point

@@ -1,11 +1,14 @@
 """Issue: the convex optimum on a9a, every solver, to 1e-6 relative.
 
-The papers' setting is a9a centered, no intercept, alpha = 0, full batch.
-``NormalizedLogisticRegression(fit_intercept=False)`` on the dense centered
-array runs exactly the kernels that :class:`skbnorm.solvers.Problem` runs on
-the sparse array with its centering kept implicit (``xbar``): the first test
-checks that the two give the same iterates, the second then runs each solver
-to the optimum on the implicit (sparse, five times cheaper) form.
+The papers' setting is a9a centered, no intercept, no penalty (``C=np.inf``),
+full batch. ``NormalizedLogisticRegression(fit_intercept=False)`` on the
+dense centered array runs exactly the kernels that a
+:class:`skbnorm.solvers.Problem` runs on the sparse array with its centering
+kept implicit (``xbar``): the first test checks that the two give the same
+iterates, the second then runs each solver to the optimum on the implicit
+(sparse, five times cheaper) form. ``gdnp`` is Kohler et al.'s paper step
+here and ``gdnp (subspace)`` the subspace step along ``grad_w f``
+(``metric="identity"``); the default metric's count is tested last.
 
 Reference optimum: scikit-learn's ``LogisticRegression(C=np.inf)``
 (newton-cg, tol=1e-8) on the centered data, whose value agrees with a
@@ -15,16 +18,17 @@ Newton method on the minimum-norm solution to 1e-15:
 Measured iterations to reach ``(f - f*)/f* <= 1e-6`` from the random start of
 ``random_state=0`` (the iterate index in ``loss_curve_``):
 
-================  ==========
-solver            iterations
-================  ==========
-agd                      375
-gdnp                    5765
-gdnp (subspace)           96
-gd                      9532
-bn                      8764
-wn                     17704
-================  ==========
+=======================  ==========
+solver                   iterations
+=======================  ==========
+gdnp (default step)               3
+agd                             375
+gdnp                           5765
+gdnp (subspace, grad)            96
+gd                             9532
+bn                             8764
+wn                            17704
+=======================  ==========
 
 The last test is the raw-a9a criterion: with an intercept, no scaling, the
 logistic loss has no minimiser (87 rows separable in the limit), and its
@@ -41,8 +45,8 @@ from sklearn.linear_model import LogisticRegression
 
 from skbnorm import NormalizedLogisticRegression
 from skbnorm.datasets import load_a9a
-from skbnorm.objectives import LOSS_CODES, LinearObjective, as_design
-from skbnorm.solvers import Problem, build
+from skbnorm.objectives import LOSS_CODES, Design, LinearObjective
+from skbnorm.solvers import Problem, SolverOptions, make_solver
 
 pytestmark = pytest.mark.needs_jit
 
@@ -66,15 +70,18 @@ def f_star(a9a):
     return LinearObjective("softplus").loss(Xc, y, ref.coef_[0])
 
 
-def _run_implicit(a9a, solver, n_iter, **kw):
+def _run_implicit(a9a, solver, n_iter, direction_step="paper",
+                  metric="identity"):
     X, y, s, xbar = a9a
-    p = Problem(as_design(X), xbar, y, s, LOSS_CODES["softplus"], 0.0, False,
-                0.0, n_iter - 1)
-    w0 = p.random_direction(np.random.RandomState(0))
-    drv = build(solver, p, w0, 1.0, 0.0, **kw)
-    hist = [np.full(n_iter, np.nan) for _ in range(3)]
-    drv.run(0, n_iter, *hist)
-    return hist[0]
+    p = Problem(Design(X, xbar), y, s, LOSS_CODES["softplus"], 0.0, False, 0.0)
+    drv = make_solver(solver, p, SolverOptions(direction_step=direction_step,
+                                               metric=metric))
+    drv.start(None, 0.0, np.random.RandomState(0))
+    for k in range(n_iter):
+        drv.evaluate()
+        if k < n_iter - 1:
+            drv.step()
+    return np.array(drv.loss_curve)
 
 
 @pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
@@ -82,8 +89,10 @@ def test_estimator_on_dense_centered_equals_implicit_centering(a9a, solver):
     X, y, s, xbar = a9a
     Xc = X.toarray() - xbar
     n_iter = 15
-    est = NormalizedLogisticRegression(solver=solver, fit_intercept=False,
-                                       max_iter=n_iter, tol=0.0, random_state=0)
+    est = NormalizedLogisticRegression(C=np.inf, solver=solver,
+                                       direction_step="paper",
+                                       fit_intercept=False, max_iter=n_iter,
+                                       tol=0.0, random_state=0)
     with pytest.warns(Warning):
         est.fit(Xc, y)
     implicit = _run_implicit(a9a, solver, n_iter)
@@ -116,9 +125,10 @@ def test_gdnp_subspace_step_reaches_the_logistic_optimum(a9a, f_star):
 def test_gdnp_reaches_the_raw_a9a_infimum_with_an_intercept(a9a):
     X, y, _, _ = a9a
     n_iter = RAW_INTERCEPT_ITERATIONS
-    est = NormalizedLogisticRegression(solver="gdnp", direction_step="subspace",
-                                       max_iter=n_iter + 1, tol=0.0,
-                                       random_state=0)
+    est = NormalizedLogisticRegression(C=np.inf, solver="gdnp",
+                                       direction_step="subspace",
+                                       metric="identity", max_iter=n_iter + 1,
+                                       tol=0.0, random_state=0)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         est.fit(X, y)
     rel = (est.loss_curve_ - F_INF_RAW) / F_INF_RAW
@@ -128,3 +138,17 @@ def test_gdnp_reaches_the_raw_a9a_infimum_with_an_intercept(a9a):
     # the recorded objective is the fitted model's
     f = LinearObjective("softplus").loss(X, y, est.coef_[0], est.intercept_[0])
     np.testing.assert_allclose(f, est.loss_curve_[-1], rtol=1e-12)
+
+
+DEFAULT_ITERATIONS = 3
+
+
+def test_default_step_reaches_the_logistic_optimum(a9a, f_star):
+    # the default subspace step: Newton's direction in the Hessian metric,
+    # from coef = 0 (where the Hessian is the S metric)
+    n_iter = DEFAULT_ITERATIONS
+    curve = _run_implicit(a9a, "gdnp", n_iter + 1, direction_step="subspace",
+                          metric="auto")
+    rel = (curve - f_star) / f_star
+    assert rel[n_iter] <= 1e-6
+    assert rel[n_iter - 1] > 1e-6

@@ -45,9 +45,16 @@ ESTIMATORS = (
         for solver in SOLVERS
     ]
     + [NormalizedLogisticRegression(solver=solver) for solver in SOLVERS]
+    # gdnp's other steps: Kohler et al.'s, and the subspace step along
+    # grad_w f (convex losses)
     + [
-        NormalizedLinearRegression(solver="gdnp", direction_step="subspace"),
-        NormalizedLogisticRegression(solver="gdnp", direction_step="subspace"),
+        Est(solver="gdnp", direction_step="paper")
+        for Est in (NormalizedLinearRegression, NormalizedLogisticRegression)
+    ]
+    + [HalfspaceClassifier(loss=loss, direction_step="paper") for loss in LOSSES]
+    + [
+        NormalizedLinearRegression(metric="identity"),
+        NormalizedLogisticRegression(metric="identity"),
     ]
 )
 
@@ -70,8 +77,10 @@ def _check_id(obj):
     if hasattr(obj, "get_params"):
         params = obj.get_params()
         shown = [f"{k}={params[k]}" for k in ("loss", "solver") if k in params]
-        if params.get("direction_step", "paper") != "paper":
+        if params.get("direction_step", "subspace") != "subspace":
             shown.append(f"direction_step={params['direction_step']}")
+        if params.get("metric", "auto") != "auto":
+            shown.append(f"metric={params['metric']}")
         return f"{type(obj).__name__}({','.join(shown)})"
     return _get_check_estimator_ids(obj)
 
@@ -82,9 +91,9 @@ def _with_ids(mark, ids):
 
 
 def test_estimator_grid():
-    """Every estimator x loss x solver is covered once (and gdnp's subspace step)."""
+    """Every estimator x loss x solver is covered once (and gdnp's other steps)."""
     ids = [_check_id(est) for est in ESTIMATORS]
-    assert len(ids) == len(set(ids)) == 5 + 2 * 5 + 5 + 2
+    assert len(ids) == len(set(ids)) == 5 + 2 * 5 + 5 + 4 + 2
 
 
 @_with_ids(parametrize_with_checks(ESTIMATORS), _check_id)

@@ -25,6 +25,8 @@ from skbnorm.datasets import load_a9a, make_gaussian_halfspace, make_ols_problem
 from skbnorm.objectives import LinearObjective
 
 SOLVERS = ["gdnp", "gd", "agd", "bn", "wn"]
+#: every solver, and gdnp with Kohler et al.'s step as well as the default
+STEPS = [(solver, "subspace") for solver in SOLVERS] + [("gdnp", "paper")]
 
 
 def _regression_data(seed=0):
@@ -35,29 +37,35 @@ def _regression_data(seed=0):
     return X, y, sw
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
+# tol bounds the relative suboptimality; 1e-20 pins the coefficients down to
+# about 1e-10 (as a gradient tolerance of 1e-10 did)
+TIGHT = 1e-20
+
+
+@pytest.mark.parametrize("solver,step", STEPS)
 @pytest.mark.parametrize("sparse", [False, True])
-def test_least_squares_matches_linear_regression(solver, sparse):
+def test_least_squares_matches_linear_regression(solver, step, sparse):
     X, y, sw = _regression_data()
     A = sp.csr_matrix(X) if sparse else X
     ref = LinearRegression().fit(X, y, sample_weight=sw)
-    est = NormalizedLinearRegression(solver=solver, tol=1e-10, max_iter=20000,
+    est = NormalizedLinearRegression(solver=solver, direction_step=step,
+                                     tol=TIGHT, max_iter=20000,
                                      random_state=0).fit(A, y, sample_weight=sw)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6)
     np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
-def test_ridge_scaling_of_alpha(solver):
+@pytest.mark.parametrize("solver,step", STEPS)
+@pytest.mark.parametrize("alpha", [1e-3, 0.05, 7.0])
+def test_alpha_is_ridges(solver, step, alpha):
+    # sum sw_i r_i^2 + alpha |w|^2: Ridge's objective, with Ridge's alpha
     X, y, sw = _regression_data(1)
-    alpha = 0.05
-    # ours: 1/2 sum s_i r_i^2 + alpha/2 |w|^2 with sum s_i = 1  <=>
-    # Ridge:      sum sw_i r_i^2 + alpha_ridge |w|^2, alpha_ridge = alpha sum sw
-    ref = Ridge(alpha=alpha * sw.sum(), tol=1e-12).fit(X, y, sample_weight=sw)
-    est = NormalizedLinearRegression(solver=solver, alpha=alpha, tol=1e-10,
-                                     max_iter=20000, random_state=0)
+    ref = Ridge(alpha=alpha, tol=1e-12).fit(X, y, sample_weight=sw)
+    est = NormalizedLinearRegression(alpha, solver=solver, direction_step=step,
+                                     tol=TIGHT, max_iter=20000, random_state=0)
     est.fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)
     np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)
 
 
@@ -68,14 +76,15 @@ def _logistic_data(seed=0):
     return X, y
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("alpha", [0.0, 0.01])
-def test_logistic_matches_sklearn(solver, alpha):
+@pytest.mark.parametrize("solver,step", STEPS)
+@pytest.mark.parametrize("C", [np.inf, 1.0 / 3.0])
+def test_logistic_matches_sklearn(solver, step, C):
     X, y = _logistic_data()
-    C = np.inf if alpha == 0 else 1.0 / (alpha * X.shape[0])
     ref = LogisticRegression(C=C, tol=1e-12, max_iter=10000).fit(X, y)
-    est = NormalizedLogisticRegression(solver=solver, alpha=alpha, tol=1e-9,
-                                       max_iter=50000, random_state=0).fit(X, y)
+    est = NormalizedLogisticRegression(C, solver=solver, direction_step=step,
+                                       tol=1e-18, max_iter=50000,
+                                       random_state=0).fit(X, y)
+    alpha = 0.0 if np.isinf(C) else 1.0 / (C * X.shape[0])
     obj = LinearObjective("softplus", alpha=alpha)
     ypm = np.where(y == 1, 1.0, -1.0)
     f_ref = obj.loss(X, ypm, ref.coef_[0], ref.intercept_[0])
@@ -88,7 +97,8 @@ def test_logistic_matches_sklearn(solver, alpha):
 def test_theorem1_bound_at_every_iteration():
     """Kohler et al. Theorem 1: f_t - f* <= (1 - mu/L)^(2t) (f_0 - f*)."""
     X, y = make_ols_problem(400, 8, condition_number=30.0, random_state=0)
-    est = NormalizedLinearRegression(solver="gdnp", tol=1e-10, max_iter=500,
+    est = NormalizedLinearRegression(solver="gdnp", direction_step="paper",
+                                     tol=1e-14, max_iter=500,
                                      random_state=1).fit(X, y)
     Xc = X - X.mean(0)
     S = Xc.T @ Xc / X.shape[0]
@@ -119,8 +129,10 @@ def test_theorem2_in_practice_gaussian_softplus():
     X = X - X.mean(0)
     curves = {}
     for solver in ["gdnp", "gd", "agd"]:
-        est = NormalizedLogisticRegression(solver=solver, fit_intercept=False,
-                                           max_iter=40, tol=0.0, random_state=0)
+        est = NormalizedLogisticRegression(C=np.inf, solver=solver,
+                                           direction_step="paper",
+                                           fit_intercept=False, max_iter=40,
+                                           tol=0.0, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
@@ -142,7 +154,8 @@ def test_sigmoid_on_a9a_gdnp_no_worse_than_gd_and_agd():
     budget = 200
     final = {}
     for solver in ["gdnp", "gd", "agd"]:
-        est = HalfspaceClassifier(loss="sigmoid", solver=solver, max_iter=budget,
+        est = HalfspaceClassifier(loss="sigmoid", C=np.inf, solver=solver,
+                                  direction_step="paper", max_iter=budget,
                                   random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

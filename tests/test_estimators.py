@@ -76,11 +76,14 @@ def test_multiclass_one_vs_rest(est):
         np.testing.assert_allclose(est.predict_proba(X).sum(1), 1.0)
 
 
-@pytest.mark.parametrize("solver", ["gdnp", "gd", "agd", "bn", "wn"])
-def test_sparse_and_dense_agree(solver):
+@pytest.mark.parametrize("solver,step", [("gdnp", "paper"), ("gdnp", "subspace"),
+                                         ("gd", "paper"), ("agd", "paper"),
+                                         ("bn", "paper"), ("wn", "paper")])
+def test_sparse_and_dense_agree(solver, step):
     X, y = _binary(1)
     X[X < 0.2] = 0.0
-    kw = dict(solver=solver, max_iter=50, tol=0.0, random_state=0)
+    kw = dict(solver=solver, direction_step=step, max_iter=50, tol=0.0,
+              random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dense = NormalizedLogisticRegression(**kw).fit(X, y)
@@ -88,7 +91,13 @@ def test_sparse_and_dense_agree(solver):
         csc = NormalizedLogisticRegression(**kw).fit(sp.csc_matrix(X), y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(csc.coef_, dense.coef_, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
+    # with tol=0 the subspace step runs until no step decreases the
+    # objective, an iteration that rounding decides: compare what both ran
+    m = min(sparse.loss_curve_.size, dense.loss_curve_.size)
+    if step == "paper":
+        assert sparse.loss_curve_.size == dense.loss_curve_.size
+    np.testing.assert_allclose(sparse.loss_curve_[:m], dense.loss_curve_[:m],
+                               rtol=1e-10)
 
 
 def test_float32_input_is_used_without_copy_and_fits():
@@ -200,7 +209,7 @@ def test_pipeline_grid_search_over_solvers_and_cross_validation():
     grid = GridSearchCV(
         pipe,
         {"normalizedlogisticregression__solver": ["gdnp", "agd", "bn"],
-         "normalizedlogisticregression__alpha": [0.0, 0.1]},
+         "normalizedlogisticregression__C": [np.inf, 0.1]},
         cv=3,
     )
     with warnings.catch_warnings():
@@ -217,7 +226,7 @@ def test_regressor_curves_and_scale():
     for solver in ["gdnp", "bn", "wn", "gd", "agd"]:
         est = NormalizedLinearRegression(solver=solver, random_state=0).fit(X, y)
         assert est.loss_curve_.shape == (est.n_iter_,)
-        assert est.grad_norm_curve_[-1] <= est.tol
+        assert est.suboptimality_ <= est.tol
         Xc = X - X.mean(0)
         s_norm = np.sqrt(np.mean((Xc @ est.coef_) ** 2))
         if solver == "wn":

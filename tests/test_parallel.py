@@ -7,24 +7,14 @@ thousand rows) against NumPy, and fit every solver with one thread and with
 two to check that the results are the same bit for bit.
 """
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skbnorm import NormalizedLinearRegression, NormalizedLogisticRegression
-from skbnorm.objectives import LOSS_CODES, loss_value_derivs
-from skbnorm.objectives._linear import (
-    MAX_BLOCKS,
-    MIN_BLOCK_ROWS,
-    as_design,
-    backward,
-    backward2,
-    forward,
-    margin_loss,
-    n_blocks,
-    value_grad,
-)
+from skbnorm import NormalizedLinearRegression, NormalizedLogisticRegression, _threads
+from skbnorm._threads import MAX_BLOCKS, MIN_BLOCK_ROWS, n_blocks
+from skbnorm.objectives import LOSS_CODES, Design, loss_value_derivs
+from skbnorm.objectives._margins import margin_loss
 
 SOLVERS = ["gd", "agd", "bn", "wn", "gdnp"]
 N_ROWS = 5000  # ten blocks: the parallel path
@@ -56,20 +46,20 @@ def test_blocked_kernels_match_numpy(sparse):
     X, Xs, rng = _data(sparse)
     n, d = X.shape
     assert n_blocks(n, d, n * d) > 1
-    des = as_design(Xs)
     xbar = X.mean(axis=0)
+    des = Design(Xs, xbar)
     Xc = X - xbar
     w = rng.standard_normal(d)
     a = rng.standard_normal(n)
     c = rng.standard_normal(n)
     out = np.empty(n)
-    forward(*des, xbar, w, out)
+    des.matvec(w, out)
     np.testing.assert_allclose(out, Xc @ w, rtol=1e-12, atol=1e-12)
     g = np.empty(d)
-    backward(*des, xbar, a, g)
+    des.rmatvec(a, g)
     np.testing.assert_allclose(g, Xc.T @ a, rtol=1e-12, atol=1e-10)
     g2 = np.empty(d)
-    backward2(*des, xbar, a, c, g, g2)
+    des.rmatvec2(a, c, g, g2)
     np.testing.assert_allclose(g, Xc.T @ a, rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(g2, Xc.T @ c, rtol=1e-12, atol=1e-10)
 
@@ -79,7 +69,7 @@ def test_blocked_kernels_match_numpy(sparse):
     code = LOSS_CODES["softplus"]
     b = 0.3
     grad = np.empty(d)
-    f, gb = value_grad(*des, xbar, code, y, s, 0.2, w, b, grad)
+    f, gb = des.value_grad(code, y, s, 0.2, w, b, grad)
     val, d1, _ = loss_value_derivs("softplus", Xc @ w + b, y)
     r_ref = s * d1
     np.testing.assert_allclose(f, s @ val + 0.1 * w @ w, rtol=1e-12)
@@ -97,35 +87,57 @@ def test_blocked_kernels_match_numpy(sparse):
                                rtol=1e-11, atol=1e-14)
 
 
-needs_two_threads = pytest.mark.skipif(
-    numba.config.NUMBA_NUM_THREADS < 2,
-    reason="numba runs with a single thread here",
-)
+    h = rng.uniform(0.0, 1.0, n)
+    H = des.hessian(h, True)
+    Xb = np.column_stack([Xc, np.ones(n)])
+    np.testing.assert_allclose(H, Xb.T @ (h[:, None] * Xb), rtol=1e-12,
+                               atol=1e-10)
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    X, Xs, rng = _data(True)
+    des = Design(Xs, X.mean(axis=0))
+    a = rng.standard_normal(X.shape[0])
+    h = rng.uniform(0.0, 1.0, X.shape[0])
+    outs = []
+    for k in (1, 2, 3):
+        _threads.set_num_threads(k)
+        try:
+            outs.append((des.rmatvec(a, np.empty(X.shape[1])),
+                         des.hessian(h, True)))
+        finally:
+            _threads.set_num_threads(_threads._default_threads())
+    for other in outs[1:]:
+        np.testing.assert_array_equal(other[0], outs[0][0])
+        np.testing.assert_array_equal(other[1], outs[0][1])
 
 
 def _fit_with_threads(est, X, y, n_threads):
-    before = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
+    before = _threads.get_num_threads()
+    _threads.set_num_threads(n_threads)
     try:
         return est.fit(X, y)
     finally:
-        numba.set_num_threads(before)
+        _threads.set_num_threads(before)
 
 
-@needs_two_threads
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("solver", SOLVERS + ["gdnp-subspace"])
+@pytest.mark.parametrize("solver", SOLVERS + ["gdnp-subspace-identity",
+                                             "gdnp-subspace-auto",
+                                             "gdnp-subspace-S"])
 def test_fit_is_bit_identical_across_thread_counts(solver, sparse):
     X, Xs, rng = _data(sparse, d=9, seed=1)
     logit = X @ rng.standard_normal(X.shape[1])
     y = (logit + rng.standard_normal(X.shape[0]) > 0).astype(int)
-    step = "subspace" if solver == "gdnp-subspace" else "paper"
+    name, *variant = solver.split("-")
+    step, metric = variant if variant else ("paper", "auto")
     fits = [
         _fit_with_threads(
-            NormalizedLogisticRegression(solver=solver.split("-")[0],
-                                         direction_step=step, max_iter=40,
-                                         tol=0.0, random_state=0), Xs, y, k)
+            NormalizedLogisticRegression(C=np.inf, solver=name,
+                                         direction_step=step, metric=metric,
+                                         max_iter=40, tol=0.0,
+                                         random_state=0), Xs, y, k)
         for k in (1, 2, 1)
     ]
     for other in fits[1:]:
@@ -134,7 +146,6 @@ def test_fit_is_bit_identical_across_thread_counts(solver, sparse):
         np.testing.assert_array_equal(other.loss_curve_, fits[0].loss_curve_)
 
 
-@needs_two_threads
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["gdnp", "agd"])
 def test_regression_fit_is_bit_identical_across_thread_counts(solver):

@@ -12,10 +12,10 @@ from skbnorm import (
     HalfspaceClassifier,
     NormalizedLinearRegression,
 )
-from skbnorm.objectives import as_design
-from skbnorm.objectives._linear import backward, backward2, forward
+from skbnorm.objectives import Design
 from skbnorm.solvers import Problem
-from skbnorm.solvers._common import lanczos_lmax, scale_search
+from skbnorm.solvers._common import scale_search
+from skbnorm.solvers._lanczos import lanczos_lmax
 
 from ._twins import Twin
 
@@ -37,26 +37,46 @@ def test_forward_backward_match_numpy(dtype, sparse):
     a = rng.standard_normal(40)
     c = rng.standard_normal(40)
     A = sp.csr_matrix(X) if sparse else X
-    design = as_design(A)
+    design = Design(A, xbar)
     Xc = X.astype(np.float64) - xbar
     t = np.empty(40)
-    forward(*design, xbar, w, t)
+    design.matvec(w, t)
     np.testing.assert_allclose(t, Xc @ w, rtol=1e-6 if dtype == np.float32 else 1e-12,
                                atol=1e-12)
     out = np.empty(7)
-    backward(*design, xbar, a, out)
+    design.rmatvec(a, out)
     np.testing.assert_allclose(out, Xc.T @ a, rtol=1e-10, atol=1e-12)
     oa, oc = np.empty(7), np.empty(7)
-    backward2(*design, xbar, a, c, oa, oc)
+    design.rmatvec2(a, c, oa, oc)
     np.testing.assert_allclose(oa, Xc.T @ a, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(oc, Xc.T @ c, rtol=1e-10, atol=1e-12)
 
 
 def test_sparse_design_is_neither_copied_nor_densified():
     X = sp.csr_matrix(_design_data())
-    Xd, data, indices, indptr, is_sparse = as_design(X)
-    assert is_sparse and Xd.size == 0
-    assert data is X.data and indices is X.indices and indptr is X.indptr
+    design = Design(X)
+    assert design.sparse
+    csr = design.X
+    assert csr.data is X.data and csr.indices is X.indices
+    assert csr.indptr is X.indptr
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("n", [40, 9000])
+def test_hessian_matches_numpy(dtype, sparse, n):
+    rng = np.random.RandomState(2)
+    X = rng.standard_normal((n, 7))
+    X[X < 0.3] = 0.0
+    X = X.astype(dtype)
+    xbar = rng.standard_normal(7)
+    h = rng.uniform(0.0, 2.0, n)
+    A = sp.csr_matrix(X) if sparse else X
+    H = Design(A, xbar).hessian(h, True)
+    Xc = np.column_stack([X.astype(np.float64) - xbar, np.ones(n)])
+    np.testing.assert_allclose(H, Xc.T @ (h[:, None] * Xc), rtol=1e-9,
+                               atol=1e-9 * n)
+    assert np.array_equal(H, H.T)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -69,7 +89,7 @@ def test_lanczos_matches_eigvalsh(sparse):
     Xc = X - xbar
     S = Xc.T @ (s[:, None] * Xc)
     A = sp.csr_matrix(X) if sparse else X
-    lmax = lanczos_lmax(*as_design(A), xbar, s, 30)
+    lmax = lanczos_lmax(Design(A, xbar), s, 30)
     np.testing.assert_allclose(lmax, np.linalg.eigvalsh(S)[-1], rtol=1e-10)
 
 
@@ -114,14 +134,21 @@ def _problem(kind, seed=0, n=80, d=5):
     return X, y
 
 
-def _fit(loss, solver, X, y, n_steps, **kw):
-    # n_steps updates: n_steps + 1 evaluated iterates
+def _fit(loss, solver, X, y, n_steps, alpha=0.0, **kw):
+    # n_steps updates: n_steps + 1 evaluated iterates; alpha is the penalty
+    # on the mean loss (the twins' scaling), mapped to the estimators' own
+    n = X.shape[0]
+    if solver == "gdnp":
+        kw.setdefault("direction_step", "paper")
     if loss == "squared":
-        est = NormalizedLinearRegression(solver=solver, max_iter=n_steps + 1,
-                                         tol=0.0, random_state=3, **kw)
+        est = NormalizedLinearRegression(alpha=alpha * n, solver=solver,
+                                         max_iter=n_steps + 1, tol=0.0,
+                                         random_state=3, **kw)
     else:
-        est = HalfspaceClassifier(loss=loss, solver=solver, max_iter=n_steps + 1,
-                                  tol=0.0, random_state=3, **kw)
+        C = np.inf if alpha == 0 else 1.0 / (alpha * n)
+        est = HalfspaceClassifier(loss=loss, C=C, solver=solver,
+                                  max_iter=n_steps + 1, tol=0.0,
+                                  random_state=3, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
@@ -169,7 +196,7 @@ def test_problem_random_direction_in_range_of_S():
     X = np.column_stack([X, X[:, 0] + X[:, 1], np.ones(50)])  # rank 4 after centering
     s = np.full(50, 1 / 50)
     xbar = s @ X
-    p = Problem(as_design(X), xbar, np.zeros(50), s, 0, 0.0, True, 1e-6, 10)
+    p = Problem(Design(X, xbar), np.zeros(50), s, 0, 0.0, True, 1e-6)
     w = p.random_direction(np.random.RandomState(0))
     Xc = X - xbar
     S = Xc.T @ (s[:, None] * Xc)

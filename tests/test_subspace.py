@@ -1,4 +1,9 @@
-"""gdnp's Rayleigh--Ritz directional step (``direction_step="subspace"``)."""
+"""gdnp's Rayleigh--Ritz directional step (``direction_step="subspace"``).
+
+``metric="identity"`` is the step along ``grad_w f`` (the subspace step of
+earlier versions, checked against its NumPy twin); the default metric is the
+Hessian (Newton's direction), checked in ``test_metric.py``.
+"""
 
 import warnings
 
@@ -11,8 +16,8 @@ from skbnorm import (
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
 )
-from skbnorm.objectives import LOSS_CODES, as_design
-from skbnorm.solvers import Problem, build
+from skbnorm.objectives import LOSS_CODES, Design
+from skbnorm.solvers import Problem, SolverOptions, make_solver
 
 from ._twins import Twin
 from .test_solvers import _problem
@@ -34,8 +39,9 @@ def test_subspace_step_agrees_with_numpy_twin_on_least_squares(alpha,
     twin = Twin(X, y, "squared", alpha=alpha, fit_intercept=fit_intercept)
     losses, wt, b = twin.gdnp_subspace(3, n_iter)
     est = _fit(NormalizedLinearRegression(
-        solver="gdnp", direction_step="subspace", max_iter=n_iter + 1, tol=0.0,
-        alpha=alpha, fit_intercept=fit_intercept, random_state=3), X, y)
+        solver="gdnp", direction_step="subspace", metric="identity",
+        max_iter=n_iter + 1, tol=0.0, alpha=alpha * X.shape[0],
+        fit_intercept=fit_intercept, random_state=3), X, y)
     np.testing.assert_allclose(est.loss_curve_[:n_iter], losses, rtol=1e-9)
     np.testing.assert_allclose(est.coef_, wt, rtol=1e-7, atol=1e-9)
 
@@ -49,37 +55,40 @@ def test_subspace_step_nearly_minimises_over_the_subspace(alpha):
     twin = Twin(X, y, "softplus", alpha=alpha)
     n = X.shape[0]
     s = np.full(n, 1.0 / n)
-    p = Problem(as_design(X), twin.xbar, y, s, LOSS_CODES["softplus"], alpha,
-                True, 0.0, 10**6)
-    drv = build("gdnp", p, p.random_direction(np.random.RandomState(3)), 1.0,
-                0.0, direction_step="subspace")
-    hist = [np.full(50, np.nan) for _ in range(3)]
-    drv.run(0, 1, *hist)
+    p = Problem(Design(X, twin.xbar), y, s, LOSS_CODES["softplus"], alpha, True,
+                0.0)
+    drv = make_solver("gdnp", p, SolverOptions(metric="identity"))
+    drv.start(None, 0.0, np.random.RandomState(3))
+    drv.evaluate()
+    drv.step()
     for k in range(1, 12):
-        w, g, b = drv.w.copy(), drv.sc[0], drv.sc[1]
-        f_before = drv.sc[2]
+        w, g, b = drv.w.copy(), drv.g, drv.b
+        f_before = drv.f
         nS = np.sqrt(w @ twin.S @ w)
         G, _ = twin.grad(g * w / nS, b)
         gw = g / nS * (G - (w @ G) / nS**2 * (twin.S @ w))
-        cols = [w / nS, gw] + ([drv.p_dir.copy()] if drv.sc[7] else [])
+        cols = [w / nS, gw] + ([drv.p_dir.copy()] if drv.have_p else [])
         V = np.column_stack(cols)
         c0 = np.zeros(V.shape[1])
         c0[0] = g
         _, _, f_exact = twin.subspace_min(V, c0, b)
-        drv.run(k, k + 1, *hist)
-        f_after = drv.sc[2]
+        drv.evaluate()
+        # the recorded objective is the iterate's, before its step
+        np.testing.assert_allclose(drv.loss_curve[k], f_before, rtol=1e-12)
+        drv.step()
+        f_after = drv.f
         # steps at the rounding level of f may leave it 1e-13 higher
         assert f_after <= f_before * (1 + 1e-13)
         assert f_after >= f_exact - 1e-12
         assert f_after - f_exact <= 1e-2 * (f_before - f_exact) + 1e-13
-        # the recorded objective is the iterate's, before its step
-        np.testing.assert_allclose(hist[0][k], f_before, rtol=1e-12)
 
 
-def test_subspace_step_beats_the_papers_step_on_a_quadratic():
+@pytest.mark.parametrize("metric", ["identity", "auto"])
+def test_subspace_step_beats_the_papers_step_on_a_quadratic(metric):
     # least squares without intercept, kappa = 36: the exact subspace step
-    # gets the gradient down by 1e-8 in a few dozen iterations; Kohler et
-    # al.'s step (whose linear rate Theorem 1 bounds) is far behind there
+    # gets the gradient down by 1e-8 in a few dozen iterations (in the
+    # Hessian metric, S itself here, in two); Kohler et al.'s step (whose
+    # linear rate Theorem 1 bounds) is far behind there
     rng = np.random.RandomState(0)
     d = 8
     X = rng.standard_normal((300, d)) @ np.diag(np.linspace(1.0, 6.0, d))
@@ -87,7 +96,8 @@ def test_subspace_step_beats_the_papers_step_on_a_quadratic():
     X -= X.mean(axis=0)
     kw = dict(solver="gdnp", fit_intercept=False, max_iter=40, tol=0.0,
               random_state=0)
-    sub = _fit(NormalizedLinearRegression(direction_step="subspace", **kw), X, y)
+    sub = _fit(NormalizedLinearRegression(direction_step="subspace",
+                                          metric=metric, **kw), X, y)
     paper = _fit(NormalizedLinearRegression(direction_step="paper", **kw), X, y)
     g0 = sub.grad_norm_curve_[0]
     assert sub.grad_norm_curve_[-1] <= 1e-8 * g0
@@ -100,29 +110,38 @@ def test_subspace_step_rejects_the_sigmoid_loss():
     X, y = _problem("sigmoid")
     with pytest.raises(ValueError, match="needs a convex loss"):
         HalfspaceClassifier(loss="sigmoid", solver="gdnp",
-                            direction_step="subspace").fit(X, y)
+                            direction_step="subspace",
+                            metric="identity").fit(X, y)
     # unused by the other solvers: no error
-    HalfspaceClassifier(loss="sigmoid", solver="agd", direction_step="subspace",
-                        max_iter=5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        HalfspaceClassifier(loss="sigmoid", solver="agd", metric="identity",
+                            max_iter=5).fit(X, y)
     with pytest.raises(ValueError, match="direction_step"):
         NormalizedLogisticRegression(direction_step="lobpcg").fit(X, y)
 
 
-def test_subspace_step_descends_and_converges_on_logistic_regression():
+@pytest.mark.parametrize("metric", ["identity", "auto"])
+def test_subspace_step_descends_and_converges_on_logistic_regression(metric):
     X, y = _problem("softplus")
-    est = NormalizedLogisticRegression(solver="gdnp", direction_step="subspace",
-                                       tol=1e-10, max_iter=500, random_state=0)
+    # tol bounds the relative suboptimality: 1e-22 pins the coefficients of
+    # this ill-conditioned problem down to 1e-11
+    est = NormalizedLogisticRegression(C=np.inf, solver="gdnp",
+                                       direction_step="subspace", metric=metric,
+                                       tol=1e-22, max_iter=500, random_state=0)
     est.fit(X, y)
     assert est.n_iter_[0] < 500
     assert np.all(np.diff(est.loss_curve_) <= 1e-13 * est.loss_curve_[1:])
-    ref = NormalizedLogisticRegression(solver="agd", tol=1e-10, max_iter=20000,
-                                       random_state=0).fit(X, y)
+    ref = NormalizedLogisticRegression(C=np.inf, solver="agd", tol=1e-22,
+                                       max_iter=20000, random_state=0).fit(X, y)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("tol,alpha", [(1e-6, 0.0), (1e-9, 0.0), (1e-9, 0.1)])
+@pytest.mark.parametrize("metric", ["identity", "auto"])
+@pytest.mark.parametrize("tol,alpha", [(1e-6, 0.0), (1e-12, 0.0),
+                                       (1e-12, 0.1)])
 @pytest.mark.parametrize("loss", ["squared", "softplus"])
-def test_subspace_step_converges_to_tight_tolerances(loss, tol, alpha):
+def test_subspace_step_converges_to_tight_tolerances(loss, tol, alpha, metric):
     # regression: with grad_w f at its raw size in the subspace, the Newton
     # solve's own gradient fell below its tolerance while the outer gradient
     # was still 8 times tol, and the fit stopped "stalled"
@@ -130,18 +149,19 @@ def test_subspace_step_converges_to_tight_tolerances(loss, tol, alpha):
     n, d = 200, 6
     X = rng.standard_normal((n, d)) * np.linspace(0.5, 3, d) + 0.7
     t = X @ rng.standard_normal(d) + rng.standard_normal(n)
-    kw = dict(solver="gdnp", direction_step="subspace", tol=tol, alpha=alpha,
+    kw = dict(solver="gdnp", direction_step="subspace", metric=metric, tol=tol,
               max_iter=3000, random_state=0)
     if loss == "squared":
-        est = NormalizedLinearRegression(**kw)
+        est = NormalizedLinearRegression(alpha=alpha * n, **kw)
         y = t
     else:
-        est = NormalizedLogisticRegression(**kw)
+        C = np.inf if alpha == 0 else 1.0 / (alpha * n)
+        est = NormalizedLogisticRegression(C=C, **kw)
         y = np.where(t > 0.3, 1.0, -1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(X, y)
-    assert est.grad_norm_curve_[-1] <= tol
+    assert np.ravel(est.suboptimality_)[0] <= tol
     assert np.ravel(est.n_iter_)[0] <= 60
 
 
@@ -163,12 +183,14 @@ def fits():
     for cls in (NormalizedLogisticRegression, NormalizedLinearRegression,
                 HalfspaceClassifier):
         for solver in ("gd", "agd", "bn", "wn", "gdnp"):
-            steps = ["paper"]
-            if solver == "gdnp" and cls is not HalfspaceClassifier:
-                steps.append("subspace")
-            for step in steps:
-                est = cls(solver=solver, direction_step=step, max_iter=25,
-                          tol=0.0, random_state=0)
+            steps = [("paper", "auto")]
+            if solver == "gdnp":
+                steps += [("subspace", m) for m in ("auto", "S", "diagonal")]
+                if cls is not HalfspaceClassifier:
+                    steps.append(("subspace", "identity"))
+            for step, metric in steps:
+                est = cls(solver=solver, direction_step=step, metric=metric,
+                          max_iter=25, tol=0.0, random_state=0)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     est.fit(X, y)
@@ -194,7 +216,7 @@ for name, mod in list(sys.modules.items()):
     if name.startswith("skbnorm") and getattr(mod, "np", None) is np:
         mod.np = Poisoned()
 poisoned = fits()
-assert len(clean) == 17
+assert len(clean) == 9 + 9 + 8
 for a, b in zip(clean, poisoned):
     np.testing.assert_array_equal(b, a)
 print("OK")

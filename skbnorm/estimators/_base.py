@@ -1,13 +1,13 @@
 """The scikit-learn face shared by the linear estimators.
 
-Validation, the solver dispatch, the chunked solver loop that hands control
-back to Python for ``verbose`` and callbacks, warnings, and the fitted
-attributes. The numerics live in :mod:`skbnorm.solvers`.
+Validation, the problem (built once per fit), the solver looked up by name
+and driven one iteration at a time (so that ``verbose`` and callbacks see
+every iterate), warnings, and the fitted attributes. The numerics live in
+:mod:`skbnorm.solvers`.
 """
 
 import math
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,26 +23,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..objectives._linear import (
-    as_design,
-    backward,
-    forward,
-    margin_loss,
-    weighted_sq_norm,
-)
+from .._threads import blas_single_thread
+from ..objectives._design import Design
+from ..objectives._margins import margin_pass
 from ..solvers import (
-    CONVERGED,
-    DIVERGED,
-    MAX_ITER,
     MAX_SCALE,
-    RUNNING,
-    SCALE_CAP,
-    STALLED,
-    STOPPED,
     Problem,
-    build,
+    SolverOptions,
+    Status,
+    make_solver,
+    solver_names,
 )
 from ..solvers._common import original_grad_norm
+from ..solvers._subspace import METRICS
 
 _LR = [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")]
 
@@ -51,21 +44,22 @@ class _FitResult:
     """What one (binary or regression) problem's solve produced."""
 
     __slots__ = ("coef", "intercept", "n_iter", "loss_curve", "grad_norm_curve",
-                 "direction_norm_curve", "scale", "status", "scale_at_bound")
+                 "direction_norm_curve", "scale", "status", "scale_at_bound",
+                 "suboptimality")
 
 
 class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
-    """Base class: subclasses set ``_loss_name`` and the y handling."""
+    """Base class: subclasses set the loss, the penalty and the y handling."""
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions({"gdnp", "gd", "agd", "bn", "wn"})],
+        "solver": [StrOptions(set(solver_names()))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": _LR,
         "learning_rate_scale": _LR,
         "n_bisection": [Interval(Integral, 1, None, closed="left")],
         "direction_step": [StrOptions({"paper", "subspace"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "metric": [StrOptions(set(METRICS))],
         "fit_intercept": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -93,13 +87,13 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 f"{total!r}."
             )
         s = sw / total  # a new array: the user's weights are never touched
-        if sp.issparse(X):
+        if not self.fit_intercept:
+            xbar = np.zeros(X.shape[1])
+        elif sp.issparse(X):
             xbar = np.asarray(X.T @ s, dtype=np.float64).ravel()
         else:
             xbar = np.asarray(s @ X, dtype=np.float64)
-        if not self.fit_intercept:
-            xbar = np.zeros_like(xbar)
-        return X, y, s, xbar
+        return X, y, s, xbar, total
 
     def _decision(self, X):
         check_is_fitted(self)
@@ -107,155 +101,137 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                           dtype=[np.float64, np.float32], reset=False)
         return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
 
+    def _options(self):
+        return SolverOptions(
+            learning_rate=self.learning_rate,
+            learning_rate_scale=self.learning_rate_scale,
+            n_bisection=self.n_bisection,
+            direction_step=self.direction_step,
+            metric=self.metric,
+        )
+
     # -- one problem -------------------------------------------------------
 
-    def _initial_intercept(self, y, s, code):
-        if not self.fit_intercept:
-            return 0.0
-        if code == 0:
-            return float(s @ y)
-        p_pos = float(s @ (y > 0))
-        p_pos = min(max(p_pos, 1e-12), 1 - 1e-12)
-        return math.log(p_pos / (1.0 - p_pos))
-
-    def _solve(self, design, xbar, y, s, code, rng, warm, lipschitz, ctx,
-               reconstruct):
+    def _solve(self, problem, rng, warm, ctx, reconstruct):
         """Solve one problem; ``warm`` is ``(coef, intercept)`` or None."""
-        p = Problem(design, xbar, y, s, code, self.alpha, self.fit_intercept,
-                    self.tol, self.max_iter - 1)
-        p._lipschitz = lipschitz
-        solver = self.solver
+        p = problem
         res = _FitResult()
         res.direction_norm_curve = None
-
-        b0 = self._initial_intercept(y, s, code)
-        w0 = None
-        scale0 = 1.0
+        res.scale_at_bound = False
+        res.suboptimality = np.nan
+        b0 = p.initial_intercept()
+        coef0 = None
+        constant = p.constant_columns()
         if warm is not None:
             coef, intercept = warm
             # coefficients of columns that are constant in this data lie
             # outside the range of S: no solver would move them, and they
             # would shift predictions on new data; drop them as a cold fit does
-            coef = np.where(p.constant_columns(), 0.0, coef)
-            t = np.empty(p.n_samples)
-            forward(*design, xbar, coef, t)
-            norm_sq = weighted_sq_norm(t, s)
-            shift = float(xbar @ coef)
+            coef = np.where(constant, 0.0, coef)
+            t = p.margins(coef)
+            norm_sq = float(p.s @ (t * t))
+            shift = float(p.xbar @ coef)
             if (np.all(np.isfinite(coef))
                     and norm_sq > 1e-20 * (norm_sq + shift * shift)):
-                b0 = float(intercept) + shift if self.fit_intercept else 0.0
-                w0 = coef / math.sqrt(norm_sq)
-                scale0 = math.sqrt(norm_sq)
-        if w0 is None:
-            w0 = p.random_direction(rng)
-        if w0 is None:
-            # S = 0: every feature is constant, only the intercept can be fit
-            res.coef = np.zeros(p.n_features)
-            res.intercept = b0
-            res.n_iter = 1
-            r = np.empty(p.n_samples)
-            f, gb, _ = margin_loss(code, np.zeros(p.n_samples), 0.0, b0, y, s, r)
-            grad = np.empty(p.n_features)
-            backward(*design, xbar, r, grad)
-            res.loss_curve = np.array([f])
-            res.grad_norm_curve = np.array([
-                original_grad_norm(grad, gb if self.fit_intercept else 0.0, xbar,
-                                   self.fit_intercept)])
-            res.scale = 0.0
-            res.status = CONVERGED
-            res.scale_at_bound = False
-            return res
-
-        drv = build(solver, p, w0, scale0, b0,
-                    learning_rate=self.learning_rate,
-                    learning_rate_scale=self.learning_rate_scale,
-                    n_bisection=self.n_bisection,
-                    direction_step=self.direction_step)
-
-        # max_iter counts evaluated iterates (n_iter_ >= 1, as scikit-learn
-        # expects); the kernels count updates, one fewer
-        max_iter = self.max_iter - 1
-        loss_hist = np.full(max_iter + 1, np.nan)
-        grad_hist = np.full(max_iter + 1, np.nan)
-        dir_hist = np.full(max_iter + 1, np.nan)
-        chunked = bool(self.verbose) or bool(getattr(self, "_skl_callbacks", None))
-        if not chunked:
-            n_iter, status = drv.run(0, max_iter + 1, loss_hist, grad_hist,
-                                     dir_hist)
-        else:
-            n_iter, status = self._run_chunked(drv, p, ctx, reconstruct,
-                                               loss_hist, grad_hist, dir_hist)
-        last = n_iter if np.isfinite(loss_hist[min(n_iter, max_iter)]) else n_iter - 1
-        last = max(last, 0)
-        if (hasattr(drv, "restore_best") and status not in (DIVERGED, STOPPED)
-                and loss_hist[last] > loss_hist[0] + 1e-12 * abs(loss_hist[0])):
+                b0 = float(intercept) + shift if p.fit_intercept else 0.0
+                coef0 = coef
+        if np.all(constant):
+            return self._intercept_only(p, b0, res)
+        solver = make_solver(self.solver, p, self._options())
+        with blas_single_thread():
+            solver.start(coef0, b0, rng)
+            status = self._iterate(solver, ctx, reconstruct)
+        curve = np.asarray(solver.loss_curve, dtype=np.float64)
+        if (status not in (Status.DIVERGED, Status.STOPPED) and curve.size
+                and curve[-1] > curve[0] + 1e-12 * abs(curve[0])):
             # the objective ended above its start: a step too long threw the
             # iterate into a region where the loss saturates (its gradient
             # vanishes there, so the run may even look converged)
-            status = drv.restore_best()
-        coef, b = drv.result(status)
+            status = solver.restore_best()
+        coef, b = solver.result()
         res.coef = coef
-        res.intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-        res.n_iter = last + 1  # evaluated iterates: len(loss_curve_)
-        res.loss_curve = loss_hist[: last + 1].copy()
-        res.grad_norm_curve = grad_hist[: last + 1].copy()
-        if solver not in ("gd", "agd"):
-            res.direction_norm_curve = dir_hist[: last + 1].copy()
-        if solver in ("gd", "agd"):
-            t = np.empty(p.n_samples)
-            forward(*design, xbar, coef, t)
-            res.scale = math.sqrt(weighted_sq_norm(t, s))
+        res.intercept = b - float(p.xbar @ coef) if p.fit_intercept else 0.0
+        res.n_iter = max(curve.size, 1)
+        res.loss_curve = curve
+        res.grad_norm_curve = np.asarray(solver.grad_norm_curve, dtype=np.float64)
+        if solver.has_scale:
+            res.direction_norm_curve = np.asarray(solver.direction_norm_curve,
+                                                  dtype=np.float64)
+            res.scale = float(solver.scale)
         else:
-            res.scale = float(drv.scale)
+            res.scale = p.s_norm(coef)
         res.status = status
-        res.scale_at_bound = bool(getattr(drv, "scale_at_bound", False))
+        res.scale_at_bound = bool(solver.scale_at_bound)
+        res.suboptimality = (p.stopping.relative(curve[-1]) if curve.size
+                             else np.nan)
         self._warn_status(res)
         return res
 
-    def _run_chunked(self, drv, p, ctx, reconstruct, loss_hist, grad_hist,
-                     dir_hist):
-        """One iteration per kernel call, for ``verbose`` and callbacks."""
-        k = 0
-        while True:
+    def _iterate(self, solver, ctx, reconstruct):
+        """Drive ``solver`` to the end of the fit; return the final status."""
+        for k in range(self.max_iter):
             sub = ctx.subcontext(task_name="iteration") if ctx else None
             if sub is not None:
                 sub.call_on_fit_task_begin(estimator=self)
-            n_iter, status = drv.run(k, k + 1, loss_hist, grad_hist, dir_hist)
-            if self.verbose and np.isfinite(loss_hist[k]):
+            status = solver.evaluate()
+            if self.verbose and len(solver.loss_curve) > k:
                 print(f"[{type(self).__name__}] solver={self.solver} iter {k}: "
-                      f"objective={loss_hist[k]:.10g} "
-                      f"grad_norm={grad_hist[k]:.3e}")
-            k += 1
+                      f"objective={solver.loss_curve[k]:.10g} "
+                      f"grad_norm={solver.grad_norm_curve[k]:.3e}")
+            if status == Status.RUNNING:
+                if k == self.max_iter - 1:
+                    status = Status.MAX_ITER
+                else:
+                    status = solver.step()
             stop = False
             if sub is not None:
                 stop = sub.call_on_fit_task_end(
                     estimator=self,
-                    reconstruction_attributes=partial(reconstruct, drv, status),
+                    reconstruction_attributes=lambda: reconstruct(solver),
                 )
-            if status != RUNNING:
-                return n_iter, status
+            if status != Status.RUNNING:
+                return status
             if stop:
                 # evaluate (without a further step) the iterate the callback
                 # has just seen, so that coef_ and the curves agree
-                p.max_iter = k
-                if hasattr(drv, "drop_momentum"):
-                    drv.drop_momentum()
-                n_iter, _ = drv.run(k, k + 1, loss_hist, grad_hist, dir_hist)
-                return n_iter, STOPPED
+                solver.drop_momentum()
+                solver.evaluate()
+                return Status.STOPPED
+        return Status.MAX_ITER
+
+    def _intercept_only(self, p, b0, res):
+        """Every feature is constant: only the intercept can be fit."""
+        res.coef = np.zeros(p.n_features)
+        res.intercept = b0
+        res.n_iter = 1
+        r = np.empty(p.n_samples)
+        f, gb, _, _ = margin_pass(p.code, np.zeros(p.n_samples), 0.0, b0, p.y,
+                                  p.s, r, np.empty(0))
+        grad = p.design.rmatvec(r, np.empty(p.n_features))
+        res.loss_curve = np.array([f])
+        res.grad_norm_curve = np.array([
+            original_grad_norm(grad, gb if p.fit_intercept else 0.0, p.xbar,
+                               p.fit_intercept)])
+        res.scale = 0.0
+        res.status = Status.CONVERGED
+        return res
 
     def _warn_status(self, res):
         final = res.grad_norm_curve[-1] if res.grad_norm_curve.size else np.nan
         name = type(self).__name__
-        if res.status == MAX_ITER:
+        est = res.suboptimality
+        est_msg = (f", its relative suboptimality is estimated at {est:.3e}"
+                   if np.isfinite(est) else "")
+        if res.status == Status.MAX_ITER:
             warnings.warn(
                 f"{name}(solver={self.solver!r}) reached max_iter={self.max_iter} "
-                f"without converging: the final gradient norm is {final:.3e}, "
-                f"tol={self.tol:.3e} ({final / self.tol if self.tol else np.inf:.3g}"
-                " times tol). Increase max_iter, or standardise the features.",
+                f"without converging: the final gradient norm is {final:.3e}"
+                f"{est_msg}; tol={self.tol:.3e} bounds the relative "
+                "suboptimality. Increase max_iter, or standardise the features.",
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        elif res.status == DIVERGED:
+        elif res.status == Status.DIVERGED:
             warnings.warn(
                 f"{name}(solver={self.solver!r}) diverged: the objective became "
                 "non-finite or ended above its starting value "
@@ -266,18 +242,18 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        elif res.status == SCALE_CAP:
+        elif res.status == Status.SCALE_CAP:
             warnings.warn(
                 f"{name}(solver={self.solver!r}): the best scale g is unbounded "
                 f"and reached the cap |g| = {MAX_SCALE:g} (in units of the "
                 "normalised margin). The data may be linearly separable, or the "
                 "loss is the sigmoid, whose infimum is the 0-1 loss at g = inf. "
-                "The capped, finite solution is returned; set alpha > 0 to "
-                "bound the scale.",
+                "The capped, finite solution is returned; a finite C bounds "
+                "the scale.",
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        if res.scale_at_bound and res.status != SCALE_CAP:
+        if res.scale_at_bound and res.status != Status.SCALE_CAP:
             warnings.warn(
                 f"{name}(solver={self.solver!r}): the last scale search ended at "
                 "its trust-region bound, i.e. the objective still decreases as "
@@ -287,20 +263,19 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        if res.status == STALLED and final > self.tol:
+        if res.status == Status.STALLED and not (
+                np.isfinite(est) and est <= self.tol):
             warnings.warn(
                 f"{name}(solver={self.solver!r}) stopped after {res.n_iter} "
                 "iterations: no step decreases the objective any more (numerical "
-                f"precision reached); the final gradient norm is {final:.3e} > "
-                f"tol={self.tol:.3e}.",
+                f"precision reached); the final gradient norm is {final:.3e}"
+                f"{est_msg} (tol={self.tol:.3e}).",
                 ConvergenceWarning,
                 stacklevel=5,
             )
 
-    def _lipschitz(self, design, xbar, s):
-        p = Problem(design, xbar, np.zeros(s.shape[0]), s, 0, 0.0,
-                    self.fit_intercept, self.tol, self.max_iter)
-        return p.lipschitz
+    def _problem(self, design, y, s, code, alpha):
+        return Problem(design, y, s, code, alpha, self.fit_intercept, self.tol)
 
     def _init_callbacks(self, X, y, n_tasks, sample_weight):
         if not getattr(self, "_skl_callbacks", None):
@@ -325,4 +300,15 @@ def check_finite_fit(coef, intercept):
         )
 
 
-__all__ = ["NormalizedLinearModel", "check_finite_fit", "as_design"]
+def make_design(X, xbar):
+    """The solvers' view of ``X`` (no copy)."""
+    return Design(X, xbar)
+
+
+def penalty_from_C(C, total_weight):
+    """The internal ``alpha`` of ``C sum_i sw_i l_i + ||coef||^2 / 2``."""
+    return 0.0 if math.isinf(C) else 1.0 / (C * total_weight)
+
+
+__all__ = ["NormalizedLinearModel", "check_finite_fit", "make_design",
+           "penalty_from_C"]

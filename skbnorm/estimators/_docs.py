@@ -1,26 +1,35 @@
 """Docstring fragments shared by the estimators (one source for the math)."""
 
+C_DOC = r"""
+    C : float, default=1.0
+        Inverse of the regularisation strength, as in
+        :class:`~sklearn.linear_model.LogisticRegression`: the objective is
+        ``C sum_i sw_i l_i + ||coef||^2 / 2``. ``C=np.inf`` removes the
+        penalty (the papers' setting). Internally the objective is divided
+        by ``C sum(sw)``: ``loss_curve_`` holds the weighted mean loss plus
+        ``a/2 ||coef||^2`` with ``a = 1/(C sum(sw))``.
+"""
+
 SOLVER_DOC = r"""
     solver : {"gdnp", "gd", "agd", "bn", "wn"}, default="gdnp"
         The optimiser. With ``w~ = coef_`` in centered coordinates, ``G`` the
-        gradient of the objective in ``w~`` and ``L = lipschitz_`` the largest
-        eigenvalue of ``S``:
+        gradient of the objective in ``w~`` and ``L`` the largest eigenvalue
+        of ``S``, the covariance of the inputs:
 
+        - ``"gdnp"``: Gradient Descent in Normalized Parameters, the
+          length-direction decoupling of Kohler et al. Its directional step
+          is ``direction_step``; the default, a Newton step on a subspace
+          that holds the current direction with a free length, is the
+          fastest solver of the package (see the user guide's benchmarks).
         - ``"gd"``: gradient descent on ``(w~, b)``,
           ``w~ <- w~ - learning_rate * G`` (default step ``1/L_f``,
-          ``L_f = sup|l''| L + alpha``).
+          ``L_f = sup|l''| L + a``).
         - ``"agd"``: Nesterov's accelerated gradient with the same step and a
           gradient-based adaptive restart.
         - ``"bn"``: gradient descent on the Batch Normalization parameters
           ``w~ = g w/||w||_S``: ``w <- w - eta grad_w f``,
           ``g <- g - eta_g df/dg`` (Cai et al.'s ``epsilon``, ``epsilon_a``).
         - ``"wn"``: the same with Weight Normalization, ``w~ = g w/||w||_2``.
-        - ``"gdnp"``: Kohler et al.'s Gradient Descent in Normalized
-          Parameters: an exact scale search on ``(g, b)`` each iteration and
-          the adaptive directional step
-          ``s_t = -||w||_S^3 / (L g h(w, g))``, with the safeguards described
-          in the user guide (descent is enforced; an undefined step falls
-          back to the gd-equivalent one).
 
     max_iter : int, default=1000
         Maximum number of iterations. An iteration evaluates the objective
@@ -29,8 +38,14 @@ SOLVER_DOC = r"""
         steps and ``loss_curve_[k]`` is the objective after ``k`` steps.
 
     tol : float, default=1e-6
-        Stop when the Euclidean norm of the gradient of the objective with
-        respect to ``(coef_, intercept_)`` is at most ``tol``.
+        The relative suboptimality at which a fit stops: it stops once
+        ``(F - F*) / |F| <= tol`` by Newton's estimate
+        ``1/2 grad F^T H^{-1} grad F`` at the iterate (``H`` the Hessian),
+        which is exact for least squares and asymptotically exact for the
+        logistic loss; every solver uses the same test, so ``tol`` means the
+        same thing whatever the solver. At the default, every fit of the
+        test panel ended within 1e-6 of its optimum (``suboptimality_``
+        holds the estimate). ``tol=0`` stops only at a zero gradient.
 
     learning_rate : "auto" or float > 0, default="auto"
         For gd/agd the step on ``w~`` (auto: ``1/L_f``); for bn/wn the
@@ -38,36 +53,43 @@ SOLVER_DOC = r"""
         al.: any value converges for bn on least squares; Arora et al.: the
         growth of ``||w||`` tunes the effective step ``eta/||w||^2``); auto:
         ``eta_t = min(eta_0, ||w_t||_M^2 / (g_t^2 L_f))``, the largest step
-        whose effect on ``w~`` never exceeds gd's ``1/L_f``. For gdnp a
-        multiplier of its adaptive step (auto: 1).
+        whose effect on ``w~`` never exceeds gd's ``1/L_f``. For gdnp's
+        paper step a multiplier of its adaptive step (auto: 1). Unused by
+        gdnp's subspace step.
 
     learning_rate_scale : "auto" or float > 0, default="auto"
         For bn/wn the step ``eta_g`` on the scale ``g`` and the intercept
-        (auto: ``||w||_M^2/(sup|l''| ||w||_S^2 + alpha ||w||^2)`` on ``g``,
+        (auto: ``||w||_M^2/(sup|l''| ||w||_S^2 + a ||w||^2)`` on ``g``,
         the inverse of a bound on the objective's curvature in ``g``,
         recomputed each iteration, and ``1/sup|l''|`` on the intercept; both
         halved for wn). Unused by the other solvers.
 
     n_bisection : int, default=30
-        Maximum number of steps of gdnp's scale search per iteration
-        (``T_s`` of Kohler et al.; a damped Newton method here, which reaches
-        machine precision in a few steps on the convex losses).
+        Maximum number of Newton steps of gdnp's inner searches per
+        iteration: the scale search of the paper step (``T_s`` of Kohler et
+        al.; a damped Newton method here, which reaches machine precision in
+        a few steps on the convex losses) and the subspace step's solve.
 
-    direction_step : {"paper", "subspace"}, default="paper"
-        gdnp's directional step. ``"paper"``: Kohler et al.'s step
-        ``s_t`` along ``-grad_w f`` followed by the scale search.
-        ``"subspace"``: a Rayleigh--Ritz step that minimises the objective
-        exactly (Newton's method on cached margins) over ``w~`` in
-        ``span{w, grad_w f, p}``, ``p`` the previous move, and over the
-        intercept: the scale search and the step in one, with the momentum of
-        LOBPCG; on a quadratic objective it is the conjugate gradient method.
-        It needs a convex loss (not ``loss="sigmoid"``). Measured on a9a, it
-        reaches a relative suboptimality of 1e-6 in 94 iterations (the
-        paper's step: 5765; see the user guide). Unused by the other solvers.
+    direction_step : {"subspace", "paper"}, default="subspace"
+        gdnp's directional step. ``"paper"`` is Kohler et al.'s Algorithm 1
+        exactly: the adaptive step ``s_t = -||w||_S^3 / (L g h(w, g))``
+        along ``-grad_w f`` followed by an exact scale search, with the
+        safeguards described in the user guide. ``"subspace"`` minimises
+        the objective exactly (Newton's method on cached margins) over
+        ``w~`` in ``span{w, M^{-1} grad, p}`` and the intercept, ``p`` the
+        previous move and ``M`` the ``metric``: the length of ``w`` is a free
+        coefficient of the same search. Unused by the other solvers.
 
-    alpha : float, default=0.0
-        Strength of the L2 penalty ``alpha/2 ||coef_||^2`` added to the
-        weighted mean loss. 0 is the papers' setting.
+    metric : {"auto", "hessian", "S", "diagonal", "identity"}, default="auto"
+        The metric of the subspace step's descent direction: ``"hessian"``
+        (the Hessian, formed at the start, where it is ``E[l''] S + a I``,
+        and refreshed when that pays: Newton's direction), ``"S"`` (the
+        start's metric kept: Batch Normalization's whitening with the full
+        covariance), ``"diagonal"`` (the Hessian's diagonal, BN's per-unit
+        scaling), ``"identity"`` (``grad_w f`` itself, the subspace step of
+        earlier versions; convex losses only). ``"auto"``: ``"hessian"``
+        up to 2048 features, else ``"diagonal"``. Unused by the other
+        solvers.
 
     fit_intercept : bool, default=True
         Fit an intercept (the BN shift). With False the model is
@@ -78,16 +100,26 @@ SOLVER_DOC = r"""
         Start from the previous ``coef_`` and ``intercept_``.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial direction ``w_0 = S xi`` (``xi`` standard normal),
-        which lies in the range of ``S`` and is scaled to ``||w_0||_S = 1``.
+        Seeds the initial direction ``w_0 = S xi`` (``xi`` standard normal)
+        of the solvers that start at a random direction (gd, agd, bn, wn,
+        gdnp's paper step and its subspace step with ``metric="identity"``);
+        it lies in the range of ``S`` and is scaled to ``||w_0||_S = 1``.
+        gdnp's subspace step with a metric starts at ``coef = 0``.
 
     verbose : int, default=0
         If positive, print one line per iteration.
 """
 
 ATTRIBUTES_DOC = r"""
+    suboptimality_ : float or ndarray of shape (1,) or (n_classes,)
+        The final estimate of the relative suboptimality ``(F - F*)/|F|``
+        that ``tol`` bounds (Newton's decrement; NaN when the fit never
+        needed it, e.g. stopped by ``max_iter`` far from the optimum).
+
     lipschitz_ : float
-        ``L``, the largest eigenvalue of ``S = E_s[x_c x_c^T]`` (Lanczos).
+        ``L``, the largest eigenvalue of ``S = E_s[x_c x_c^T]`` (Lanczos),
+        which sets the steps of gd, agd, bn, wn and gdnp's paper step; NaN
+        for gdnp's subspace step, which does not need it.
 
     n_features_in_ : int
         Number of features seen during fit.

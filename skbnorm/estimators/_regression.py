@@ -1,12 +1,14 @@
 """Least squares with normalized solvers."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
-from ..objectives._linear import as_design
 from ..objectives._losses import SQUARED
-from ._base import NormalizedLinearModel, check_finite_fit
+from ._base import NormalizedLinearModel, check_finite_fit, make_design
 from ._docs import ATTRIBUTES_DOC, REFERENCES_DOC, SOLVER_DOC
 
 
@@ -14,21 +16,16 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
     __doc__ = (
         r"""Least squares solved in the length-direction (BN) parametrisation.
 
-    Minimises
+    Minimises, with sample weights ``sw``,
 
     .. math::
 
-        F(w, b) = \frac12 \sum_i s_i (y_i - x_i^\top w - b)^2
-        + \frac{\alpha}{2}\lVert w \rVert^2,
+        \sum_i sw_i (y_i - x_i^\top w - b)^2 + \alpha \lVert w \rVert^2,
 
-    with ``s`` the sample weights normalised to sum to one. With
-    ``alpha = 0`` the solution is that of
-    :class:`sklearn.linear_model.LinearRegression` (the minimum-norm one when
-    ``S`` is singular, since every solver stays in the range of ``S``); with
-    ``alpha > 0`` that of :class:`sklearn.linear_model.Ridge` with
-    ``alpha_ridge = alpha * sum(sample_weight)`` (``n_samples * alpha``
-    without weights): Ridge penalises the sum of squares, not its mean, and
-    has no factor 1/2.
+    the objective of :class:`sklearn.linear_model.Ridge` with the same
+    ``alpha``; ``alpha = 0`` (the default) is
+    :class:`sklearn.linear_model.LinearRegression` (the minimum-norm solution
+    when ``S`` is singular, since every solver stays in the range of ``S``).
 
     On least squares ``gdnp`` is Kohler et al.'s Theorem 1 iteration: the
     optimal scale ``g* = -u^T w/||w||_S`` is found exactly and the direction
@@ -38,7 +35,13 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
     ``f_t - f* <= (1 - mu/L)^(2t) (f_0 - f*)``.
 
     Parameters
-    ----------"""
+    ----------
+    alpha : float, default=0.0
+        L2 penalty, as :class:`~sklearn.linear_model.Ridge`'s ``alpha``.
+        Internally the objective is divided by ``2 sum(sw)``: ``loss_curve_``
+        holds ``sum_i s_i (y_i - x_i^T w - b)^2 / 2 + a/2 ||w||^2`` with
+        ``s = sw/sum(sw)`` and ``a = alpha/sum(sw)``.
+"""
         + SOLVER_DOC
         + r"""
     Attributes
@@ -89,8 +92,14 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
 """
     )
 
+    _parameter_constraints = {
+        **NormalizedLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
+        alpha=0.0,
         *,
         solver="gdnp",
         max_iter=1000,
@@ -98,8 +107,8 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         learning_rate="auto",
         learning_rate_scale="auto",
         n_bisection=30,
-        direction_step="paper",
-        alpha=0.0,
+        direction_step="subspace",
+        metric="auto",
         fit_intercept=True,
         warm_start=False,
         random_state=None,
@@ -112,6 +121,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         self.learning_rate_scale = learning_rate_scale
         self.n_bisection = n_bisection
         self.direction_step = direction_step
+        self.metric = metric
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
@@ -142,23 +152,22 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         warm = None
         if self.warm_start and hasattr(self, "coef_"):
             warm = (self.coef_.copy(), float(self.intercept_))
-        X, y, s, xbar = self._validate_fit_input(X, y, sample_weight,
-                                                 y_numeric=True)
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        X, y, s, xbar, total = self._validate_fit_input(X, y, sample_weight,
+                                                        y_numeric=True)
+        y = np.array(y, dtype=np.float64, order="C")
         if warm is not None and warm[0].shape[0] != X.shape[1]:
             warm = None
-        design = as_design(X)
+        problem = self._problem(make_design(X, xbar), y, s, SQUARED,
+                                self.alpha / total)
         rng = check_random_state(self.random_state)
-        lipschitz = self._lipschitz(design, xbar, s)
         ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
 
-        def reconstruct(drv, status):
-            coef, b = drv.result(status)
+        def reconstruct(solver):
+            coef, b = solver.result()
             intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
             return {"coef_": coef, "intercept_": intercept}
 
-        res = self._solve(design, xbar, y, s, SQUARED, rng, warm, lipschitz,
-                          ctx, reconstruct)
+        res = self._solve(problem, rng, warm, ctx, reconstruct)
         check_finite_fit(res.coef, res.intercept)
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)
@@ -167,7 +176,8 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         self.grad_norm_curve_ = res.grad_norm_curve
         self.direction_norm_curve_ = res.direction_norm_curve
         self.scale_ = float(res.scale)
-        self.lipschitz_ = float(lipschitz)
+        self.suboptimality_ = float(res.suboptimality)
+        self.lipschitz_ = problem.lipschitz_if_known
         if ctx is not None:
             ctx.call_on_fit_task_end(
                 estimator=self, X=X, y=y,

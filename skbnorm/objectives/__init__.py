@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._linear import as_design, value_grad
+from ._design import CSR, Design, as_design
 from ._losses import (
     CURVATURE_BOUND,
     LOSS_CODES,
@@ -14,12 +14,15 @@ from ._losses import (
 )
 
 __all__ = [
+    "CSR",
     "CURVATURE_BOUND",
+    "Design",
     "LOSS_CODES",
     "LinearObjective",
     "SIGMOID",
     "SOFTPLUS",
     "SQUARED",
+    "as_design",
     "loss_derivs",
     "loss_value_derivs",
 ]
@@ -34,16 +37,19 @@ class LinearObjective:
         \ell(x_i^\top \mathrm{coef} + \mathrm{intercept}, y_i)
         + \frac{\alpha}{2}\lVert \mathrm{coef} \rVert^2
 
-    with weights ``s`` normalised to sum to one. One objective, three
-    consistent entry points (:meth:`loss`, :meth:`gradient`,
-    :meth:`loss_gradient`), all evaluated by the package's kernels.
+    with weights ``s`` normalised to sum to one: the internal scaling of
+    every estimator (a classifier's ``C`` is ``alpha = 1 / (C sum(sw))``, a
+    regressor's ``alpha`` is ``alpha / sum(sw)`` with the squared loss
+    halved). One objective, three consistent entry points (:meth:`loss`,
+    :meth:`gradient`, :meth:`loss_gradient`), all evaluated by the package's
+    kernels.
 
     Parameters
     ----------
     loss : {"squared", "softplus", "sigmoid"}
         The pointwise loss; for "softplus" and "sigmoid" ``y`` is in {-1, +1}.
     alpha : float, default=0.0
-        L2 penalty strength.
+        L2 penalty strength on the weighted mean loss.
 
     Attributes
     ----------
@@ -61,22 +67,23 @@ class LinearObjective:
 
     def _setup(self, X, y, sample_weight):
         y = np.ascontiguousarray(y, dtype=np.float64)
-        n, d = X.shape
+        n = X.shape[0]
         if sample_weight is None:
             s = np.full(n, 1.0 / n)
         else:
             s = np.asarray(sample_weight, dtype=np.float64)
             s = s / s.sum()
-        return as_design(X), y, s, np.zeros(d)
+        return Design(X), y, s
 
     def loss_gradient(self, X, y, coef, intercept=0.0, sample_weight=None):
         """Return ``(F, grad_coef, grad_intercept)`` at ``(coef, intercept)``."""
-        design, y, s, zero = self._setup(X, y, sample_weight)
+        design, y, s = self._setup(X, y, sample_weight)
         coef = np.ascontiguousarray(coef, dtype=np.float64)
         grad = np.empty(X.shape[1])
         # the solvers' own one-pass kernel, uncentered (xbar = 0)
-        f, sum_r = value_grad(*design, zero, LOSS_CODES[self.loss_name], y, s,
-                              float(self.alpha), coef, float(intercept), grad)
+        f, sum_r = design.value_grad(LOSS_CODES[self.loss_name], y, s,
+                                     float(self.alpha), coef, float(intercept),
+                                     grad)
         return f, grad, sum_r
 
     def loss(self, X, y, coef, intercept=0.0, sample_weight=None):

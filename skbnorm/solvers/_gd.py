@@ -16,115 +16,110 @@ solver returns.
 
 import numpy as np
 
-from .._numba import jit
-from ..objectives._linear import value_grad
-from ._common import CONVERGED, DIVERGED, MAX_ITER, RUNNING, original_grad_norm
+from ..objectives._design import dot
+from ._base import Solver, Status, register
+from ._common import original_grad_norm
 
 
-@jit
-def gd_kernel(Xd, data, indices, indptr, sparse, xbar, code, y, s, alpha,
-              fit_b, accel, step_w, step_b, tol, max_iter, it0, it1,
-              x, x_prev, sc, best, yv, grad, loss_hist, grad_hist):
-    """Iterations ``it0 .. it1-1`` of gd/agd; state in ``x, x_prev, sc, best``.
+@register
+class GDSolver(Solver):
+    """``gd``: gradient descent on ``(w~, b)``."""
 
-    ``sc = [b, b_prev, k_momentum, best_f, best_b]``. Returns
-    ``(n_iter, status)``; on return ``yv`` (and ``sc[0]``... see driver) hold
-    the last evaluated point.
-    """
-    d = x.shape[0]
-    for k in range(it0, it1):
-        beta = 0.0
-        if accel:
-            km = sc[2]
-            beta = (km - 1.0) / (km + 2.0) if km >= 1.0 else 0.0
-        for j in range(d):
-            yv[j] = x[j] + beta * (x[j] - x_prev[j])
-        yb = sc[0] + beta * (sc[0] - sc[1])
-        f, gb = value_grad(Xd, data, indices, indptr, sparse, xbar, code, y, s,
-                           alpha, yv, yb, grad)
-        if not fit_b:
-            gb = 0.0
-        gn = original_grad_norm(grad, gb, xbar, fit_b)
-        if not (np.isfinite(f) and np.isfinite(gn)):
-            for j in range(d):
-                yv[j] = best[j]
-            sc[0] = sc[4]
-            return k, DIVERGED
-        loss_hist[k] = f
-        grad_hist[k] = gn
-        if f < sc[3]:
-            sc[3] = f
-            sc[4] = yb
-            for j in range(d):
-                best[j] = yv[j]
-        if gn <= tol:
-            sc[0] = yb
-            return k, CONVERGED
-        if k == max_iter:
-            sc[0] = yb
-            return k, MAX_ITER
-        # x_{k+1} = y_k - step * grad(y_k)
-        restart = 0.0
-        for j in range(d):
-            nx = yv[j] - step_w * grad[j]
-            restart += grad[j] * (nx - x[j])
-            x_prev[j] = x[j]
-            x[j] = nx
-        nb = yb - step_b * gb
-        restart += gb * (nb - sc[0])
-        sc[1] = sc[0]
-        sc[0] = nb
-        if accel:
-            sc[2] = 0.0 if restart > 0.0 else sc[2] + 1.0
-    # chunk ended: the evaluated point of the next chunk starts from x
-    return it1, RUNNING
-
-
-class GDSolver:
-    """Driver of ``gd`` (``accel=False``) and ``agd`` (``accel=True``)."""
-
+    name = "gd"
     accelerated = False
+    has_scale = False
 
-    def __init__(self, problem, coef, intercept, learning_rate):
+    def __init__(self, problem, options):
+        super().__init__(problem, options)
         p = problem
-        self.p = p
         lf = p.lipschitz_coef
-        self.step_w = (1.0 / lf if lf > 0 else 1.0) if learning_rate == "auto" \
-            else float(learning_rate)
+        lr = options.learning_rate
+        self.step_w = (1.0 / lf if lf > 0 else 1.0) if lr == "auto" else float(lr)
         # the intercept's curvature is sup|l''|; keep the same preconditioning
         self.step_b = self.step_w * (lf / p.curvature if lf > 0 else 1.0)
-        d = p.n_features
+        self.grad = np.empty(p.n_features)
+
+    def start(self, coef, intercept, random_state):
+        if coef is None:
+            p = self.problem
+            coef = p.random_direction(random_state)
+            coef = np.zeros(p.n_features) if coef is None else coef
         self.x = np.array(coef, dtype=np.float64)
         self.x_prev = self.x.copy()
         self.best = self.x.copy()
-        self.sc = np.array([intercept, intercept, 0.0, np.inf, intercept])
+        self.b = self.b_prev = self.best_b = float(intercept)
+        self.best_f = np.inf
+        self.k_momentum = 0.0
+        # the point evaluated last (agd: the extrapolated one)
         self.yv = self.x.copy()
-        self.grad = np.empty(d)
+        self.yb = self.b
+        self.evaluated = False
 
-    def run(self, it0, it1, loss_hist, grad_hist, extra_hist):
-        p = self.p
-        return gd_kernel(*p.args, p.fit_intercept, self.accelerated,
-                         self.step_w, self.step_b, p.tol, p.max_iter, it0, it1,
-                         self.x, self.x_prev, self.sc, self.best, self.yv,
-                         self.grad, loss_hist, grad_hist)
+    def evaluate(self):
+        p = self.problem
+        beta = 0.0
+        if self.accelerated:
+            km = self.k_momentum
+            beta = (km - 1.0) / (km + 2.0) if km >= 1.0 else 0.0
+        self.yv = self.x + beta * (self.x - self.x_prev)
+        self.yb = self.b + beta * (self.b - self.b_prev)
+        f, gb = p.design.value_grad(p.code, p.y, p.s, p.alpha, self.yv, self.yb,
+                                    self.grad)
+        if not p.fit_intercept:
+            gb = 0.0
+        self.gb = gb
+        gn = original_grad_norm(self.grad, gb, p.xbar, p.fit_intercept)
+        self.evaluated = True
+        if not (np.isfinite(f) and np.isfinite(gn)):
+            return self.restore_best()
+        self._record(f, gn)
+        if f < self.best_f:
+            self.best_f = f
+            self.best_b = self.yb
+            self.best[:] = self.yv
+        if p.stopping.converged(f, self.grad, gb, self._margins):
+            return Status.CONVERGED
+        return Status.RUNNING
+
+    def _margins(self):
+        return self.problem.margins(self.yv) + self.yb
+
+    def step(self):
+        # x_{k+1} = y_k - step * grad(y_k)
+        nx = self.yv - self.step_w * self.grad
+        restart = dot(self.grad, nx - self.x)
+        self.x_prev = self.x
+        self.x = nx
+        nb = self.yb - self.step_b * self.gb
+        restart += self.gb * (nb - self.b)
+        self.b_prev = self.b
+        self.b = nb
+        if self.accelerated:
+            self.k_momentum = 0.0 if restart > 0.0 else self.k_momentum + 1.0
+        self.evaluated = False
+        return Status.RUNNING
 
     def drop_momentum(self):
-        """Make the next evaluation that of ``x`` itself (no extrapolation)."""
-        self.x_prev[:] = self.x
-        self.sc[1] = self.sc[0]
+        self.x_prev = self.x.copy()
+        self.b_prev = self.b
 
     def restore_best(self):
-        """Make the best iterate seen (lowest objective) the result."""
-        self.yv[:] = self.best
-        self.sc[0] = self.sc[4]
-        return DIVERGED
+        self.yv = self.best.copy()
+        self.yb = self.best_b
+        self.x = self.best.copy()
+        self.b = self.best_b
+        self.evaluated = True
+        return Status.DIVERGED
 
-    def result(self, status):
-        """``(coef, intercept_centered)`` of the last evaluated point."""
-        if status == RUNNING:
-            return self.x.copy(), self.sc[0]
-        return self.yv.copy(), self.sc[0]
+    def result(self):
+        if self.evaluated:
+            return self.yv.copy(), self.yb
+        return self.x.copy(), self.b
 
 
+@register
 class AGDSolver(GDSolver):
+    """``agd``: Nesterov's accelerated gradient with adaptive restart."""
+
+    name = "agd"
     accelerated = True

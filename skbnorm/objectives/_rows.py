@@ -1,0 +1,163 @@
+"""Row primitives of a design matrix, chosen when a kernel is compiled.
+
+A design is either a dense C-contiguous float array or a :class:`CSR` record
+of the three CSR arrays. The primitives below are ``numba.extending``
+overloads: a kernel written once in terms of them compiles, for each type of
+design it is called with, the one branch that type needs (scikit-learn's
+``ArrayDataset`` / ``CSRDataset`` split, decided by numba's type dispatch
+instead of a run-time flag).
+"""
+
+from collections import namedtuple
+
+from numba import types
+from numba.extending import overload
+
+from .._numba import JIT_OPTIONS, jit_reassoc
+
+#: the CSR arrays of a sparse design: ``data``, ``indices``, ``indptr``
+CSR = namedtuple("CSR", ["data", "indices", "indptr"])
+
+
+def _is_dense(X):
+    return isinstance(X, types.Array)
+
+
+@jit_reassoc
+def dense_row_dot(X, i, w):
+    """``X[i] . w``: vectorised (the only sum the package lets LLVM reorder)."""
+    acc = 0.0
+    for j in range(w.shape[0]):
+        acc += X[i, j] * w[j]
+    return acc
+
+
+# Each primitive's Python body is what runs without the JIT
+# (NUMBA_DISABLE_JIT=1); compiled kernels use its overload below.
+
+
+def n_rows(X):
+    """Number of rows of the design."""
+    if isinstance(X, CSR):
+        return X.indptr.shape[0] - 1
+    return X.shape[0]
+
+
+@overload(n_rows, jit_options=JIT_OPTIONS)
+def _n_rows(X):
+    if _is_dense(X):
+        return lambda X: X.shape[0]
+    return lambda X: X.indptr.shape[0] - 1
+
+
+def row_dot(X, i, w):
+    """``x_i . w`` accumulated in float64."""
+    if not isinstance(X, CSR):
+        return dense_row_dot(X, i, w)
+    acc = 0.0
+    for k in range(X.indptr[i], X.indptr[i + 1]):
+        acc += X.data[k] * w[X.indices[k]]
+    return acc
+
+
+@overload(row_dot, jit_options=JIT_OPTIONS)
+def _row_dot(X, i, w):
+    if _is_dense(X):
+        return lambda X, i, w: dense_row_dot(X, i, w)
+
+    def impl(X, i, w):
+        acc = 0.0
+        for k in range(X.indptr[i], X.indptr[i + 1]):
+            acc += X.data[k] * w[X.indices[k]]
+        return acc
+
+    return impl
+
+
+def row_axpy(X, i, a, out):
+    """``out += a x_i``."""
+    if not isinstance(X, CSR):
+        for j in range(out.shape[0]):
+            out[j] += X[i, j] * a
+        return
+    for k in range(X.indptr[i], X.indptr[i + 1]):
+        out[X.indices[k]] += X.data[k] * a
+
+
+@overload(row_axpy, jit_options=JIT_OPTIONS)
+def _row_axpy(X, i, a, out):
+    if _is_dense(X):
+        def impl(X, i, a, out):
+            for j in range(out.shape[0]):
+                out[j] += X[i, j] * a
+        return impl
+
+    def impl(X, i, a, out):
+        for k in range(X.indptr[i], X.indptr[i + 1]):
+            out[X.indices[k]] += X.data[k] * a
+
+    return impl
+
+
+def row_axpy2(X, i, a, c, out_a, out_c):
+    """``out_a += a x_i`` and ``out_c += c x_i``, reading the row once."""
+    if not isinstance(X, CSR):
+        for j in range(out_a.shape[0]):
+            v = X[i, j]
+            out_a[j] += v * a
+            out_c[j] += v * c
+        return
+    for k in range(X.indptr[i], X.indptr[i + 1]):
+        v = X.data[k]
+        j = X.indices[k]
+        out_a[j] += v * a
+        out_c[j] += v * c
+
+
+@overload(row_axpy2, jit_options=JIT_OPTIONS)
+def _row_axpy2(X, i, a, c, out_a, out_c):
+    if _is_dense(X):
+        def impl(X, i, a, c, out_a, out_c):
+            for j in range(out_a.shape[0]):
+                v = X[i, j]
+                out_a[j] += v * a
+                out_c[j] += v * c
+        return impl
+
+    def impl(X, i, a, c, out_a, out_c):
+        for k in range(X.indptr[i], X.indptr[i + 1]):
+            v = X.data[k]
+            j = X.indices[k]
+            out_a[j] += v * a
+            out_c[j] += v * c
+
+    return impl
+
+
+def row_sq_axpy(X, i, a, out):
+    """``out += a x_i**2`` (elementwise square)."""
+    if not isinstance(X, CSR):
+        for j in range(out.shape[0]):
+            v = X[i, j]
+            out[j] += a * v * v
+        return
+    for k in range(X.indptr[i], X.indptr[i + 1]):
+        v = X.data[k]
+        out[X.indices[k]] += a * v * v
+
+
+@overload(row_sq_axpy, jit_options=JIT_OPTIONS)
+def _row_sq_axpy(X, i, a, out):
+    if _is_dense(X):
+        def impl(X, i, a, out):
+            for j in range(out.shape[0]):
+                v = X[i, j]
+                out[j] += a * v * v
+        return impl
+
+    def impl(X, i, a, out):
+        for k in range(X.indptr[i], X.indptr[i + 1]):
+            v = X.data[k]
+            out[X.indices[k]] += a * v * v
+
+    return impl
