@@ -54,8 +54,10 @@ def test_log_proba_does_not_overflow():
     assert np.all(np.isfinite(lp))
 
 
-@pytest.mark.parametrize("est", [NormalizedLogisticRegression(random_state=0),
-                                 HalfspaceClassifier(random_state=0)])
+@pytest.mark.parametrize("est", [
+    NormalizedLogisticRegression(multi_class="ovr", random_state=0),
+    NormalizedLogisticRegression(solver="agd", random_state=0),
+    HalfspaceClassifier(random_state=0)])
 def test_multiclass_one_vs_rest(est):
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)

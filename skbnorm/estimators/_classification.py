@@ -4,7 +4,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
@@ -13,7 +13,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._threads import blas_single_thread
 from ..objectives._losses import LOSS_CODES
+from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
 from ._base import (
     NormalizedLinearModel,
     check_finite_fit,
@@ -21,6 +23,21 @@ from ._base import (
     penalty_from_C,
 )
 from ._docs import ATTRIBUTES_DOC, C_DOC, REFERENCES_DOC, SOLVER_DOC
+
+
+class _MultinomialResult:
+    """What :meth:`NormalizedLinearModel._warn_status` reads of a fit."""
+
+    scale_at_bound = False
+    scale = np.nan
+
+    def __init__(self, curve, grad_norms, status, suboptimality):
+        self.loss_curve = curve
+        self.grad_norm_curve = grad_norms
+        self.status = status
+        self.suboptimality = suboptimality
+        self.n_iter = curve.size
+
 
 _CLASSIFIER_ATTRIBUTES = r"""
     Attributes
@@ -30,13 +47,15 @@ _CLASSIFIER_ATTRIBUTES = r"""
 
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         Coefficients ``w~`` of the binary problem (classes_[1] is the
-        positive class, ``y = +1``) or of each one-vs-rest problem.
+        positive class, ``y = +1``), of each one-vs-rest problem, or of each
+        class's softmax margin.
 
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts in original coordinates, ``b - xbar^T coef``.
 
     n_iter_ : ndarray of shape (1,) or (n_classes,)
-        Iterations run for each binary problem.
+        Iterations run for each binary problem (one entry for a multinomial
+        fit).
 
     loss_curve_ : ndarray of shape (`n_iter_`,) or list of such arrays
         The objective (weighted mean loss with labels mapped to +-1, plus the
@@ -105,6 +124,9 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         alpha = penalty_from_C(self.C, total)
         design = make_design(X, xbar)
         rng = check_random_state(self.random_state)
+        if classes.size > 2 and self._multinomial():
+            return self._fit_multinomial(X, y, yi, s, design, alpha, warm,
+                                         sample_weight, rng)
         n_problems = 1 if classes.size == 2 else classes.size
         d = X.shape[1]
         coefs = np.zeros((n_problems, d))
@@ -164,6 +186,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         self.scale_ = np.array([r.scale for r in results])
         self.suboptimality_ = np.array([r.suboptimality for r in results])
         self.lipschitz_ = problems[0].lipschitz_if_known
+        self.multi_class_ = "ovr"
         if n_problems == 1:
             r = results[0]
             self.loss_curve_ = r.loss_curve
@@ -176,6 +199,58 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                 None if results[0].direction_norm_curve is None
                 else [r.direction_norm_curve for r in results]
             )
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y,
+                reconstruction_attributes={"coef_": self.coef_,
+                                           "intercept_": self.intercept_},
+            )
+        return self
+
+    def _multinomial(self):
+        """Whether more than two classes are fit by the softmax loss."""
+        return False
+
+    def _fit_multinomial(self, X, y, yi, s, design, alpha, warm, sample_weight,
+                         rng):
+        K = self.classes_.size
+        xbar = design.xbar
+        problem = MultinomialProblem(design, yi, K, s, alpha,
+                                     self.fit_intercept, self.tol)
+        coef0 = b0 = None
+        if warm is not None and warm[2].shape == self.classes_.shape \
+                and np.all(warm[2] == self.classes_) \
+                and warm[0].shape == (K, X.shape[1]):
+            coef0 = warm[0]
+            b0 = (warm[1] + coef0 @ xbar) if self.fit_intercept else np.zeros(K)
+        ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
+
+        def reconstruct(solver):
+            W, b = solver.result()
+            return {"coef_": W,
+                    "intercept_": b - W @ xbar if self.fit_intercept else b * 0}
+
+        solver = MultinomialSolver(problem, self._options())
+        with blas_single_thread():
+            solver.start(coef0, b0, rng)
+            status = self._iterate(solver, ctx, reconstruct)
+        W, b = solver.result()
+        check_finite_fit(W, b)
+        curve = np.asarray(solver.loss_curve, dtype=np.float64)
+        self.coef_ = W
+        self.intercept_ = b - W @ xbar if self.fit_intercept else np.zeros(K)
+        self.n_iter_ = np.array([curve.size], dtype=np.int32)
+        self.loss_curve_ = curve
+        self.grad_norm_curve_ = np.asarray(solver.grad_norm_curve)
+        self.direction_norm_curve_ = np.asarray(solver.direction_norm_curve)
+        self.scale_ = solver.scale
+        self.suboptimality_ = np.array([problem.decrement
+                                        / problem.scale(curve[-1])])
+        self.lipschitz_ = np.nan
+        self.multi_class_ = "multinomial"
+        res = _MultinomialResult(curve, self.grad_norm_curve_, status,
+                                 self.suboptimality_[0])
+        self._warn_status(res)
         if ctx is not None:
             ctx.call_on_fit_task_end(
                 estimator=self, X=X, y=y,
@@ -359,8 +434,22 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     Parameters
     ----------"""
         + C_DOC
+        + r"""
+    multi_class : {"auto", "multinomial", "ovr"}, default="auto"
+        How more than two classes are fit. ``"multinomial"``: the softmax
+        loss, as :class:`~sklearn.linear_model.LogisticRegression` fits it,
+        by gdnp's subspace step with one length and direction per class
+        (see the user guide); ``"ovr"``: one binary problem per class.
+        ``"auto"``: multinomial with gdnp's subspace step in a curvature
+        metric (the default solver), one-vs-rest with the papers' binary
+        solvers (gd, agd, bn, wn, gdnp's paper step, ``metric="identity"``).
+"""
         + SOLVER_DOC
         + _CLASSIFIER_ATTRIBUTES
+        + r"""
+    multi_class_ : {"multinomial", "ovr"}
+        How the classes were fit (``"ovr"`` for two classes: one problem).
+"""
         + ATTRIBUTES_DOC
         + r"""
     See Also
@@ -386,12 +475,14 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     _parameter_constraints = {
         **NormalizedLinearModel._parameter_constraints,
         "C": [Interval(Real, 0, None, closed="right")],
+        "multi_class": [StrOptions({"auto", "multinomial", "ovr"})],
     }
 
     def __init__(
         self,
         C=1.0,
         *,
+        multi_class="auto",
         solver="gdnp",
         max_iter=1000,
         tol=1e-6,
@@ -406,6 +497,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         verbose=0,
     ):
         self.C = C
+        self.multi_class = multi_class
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -422,11 +514,27 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     def _get_loss(self):
         return "softplus"
 
+    def _multinomial(self):
+        supported = (self.solver == "gdnp" and self.direction_step == "subspace"
+                     and self.metric != "identity")
+        if self.multi_class == "multinomial" and not supported:
+            raise ValueError(
+                "multi_class='multinomial' is fit by gdnp's subspace step in a "
+                "curvature metric (solver='gdnp', direction_step='subspace', "
+                f"metric other than 'identity'); got solver={self.solver!r}, "
+                f"direction_step={self.direction_step!r}, "
+                f"metric={self.metric!r}. Use multi_class='ovr' for the "
+                "papers' binary solvers."
+            )
+        return self.multi_class == "multinomial" or (
+            self.multi_class == "auto" and supported)
+
     def predict_proba(self, X):
         """Probability estimates.
 
         Binary: ``P(classes_[1] | x) = sigmoid(decision_function(x))``;
-        multiclass: the one-vs-rest sigmoids normalised to sum to one.
+        multinomial: the softmax of ``decision_function(x)``; one-vs-rest:
+        the sigmoids normalised to sum to one.
 
         Parameters
         ----------
@@ -442,8 +550,13 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         if scores.ndim == 1:
             p = expit(scores)
             return np.column_stack([1.0 - p, p])
+        if self._fitted_multinomial():
+            return softmax(scores, axis=1)
         p = expit(scores)
         return p / p.sum(axis=1, keepdims=True)
+
+    def _fitted_multinomial(self):
+        return getattr(self, "multi_class_", "ovr") == "multinomial"
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -463,4 +576,6 @@ class NormalizedLogisticRegression(_HalfspaceBase):
             # log sigmoid without overflow: -log(1 + e^-s)
             return np.column_stack([-np.logaddexp(0, scores),
                                     -np.logaddexp(0, -scores)])
+        if self._fitted_multinomial():
+            return log_softmax(scores, axis=1)
         return np.log(self.predict_proba(X))

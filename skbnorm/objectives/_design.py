@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 
 from .._numba import jit
-from .._threads import block_sum, n_blocks, partials, run_blocks
+from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
 from ._losses import loss_derivs
 from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot, row_sq_axpy
 
@@ -91,6 +91,74 @@ def _value_grad(X, code, y, s, coef, shift, b, part, tot, nb, b0, b1):
 
 
 @jit
+def _matmat(X, W, shift, out, nb, b0, b1):
+    n = n_rows(X)
+    K = W.shape[0]
+    for blk in range(b0, b1):
+        for i in range(blk * n // nb, (blk + 1) * n // nb):
+            for k in range(K):
+                out[i, k] = row_dot(X, i, W[k]) - shift[k]
+
+
+@jit
+def _rmatmat(X, R, part, tot, nb, b0, b1):
+    n = n_rows(X)
+    K = R.shape[1]
+    for blk in range(b0, b1):
+        p = part[blk]
+        t = tot[blk]
+        for i in range(blk * n // nb, (blk + 1) * n // nb):
+            for k in range(K):
+                a = R[i, k]
+                t[k] += a
+                row_axpy(X, i, a, p[k])
+
+
+@jit
+def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, part_a, part_c,
+                   tot, nb, b0, b1):
+    n = n_rows(X)
+    keep_r2 = r2.shape[0] > 0
+    margins = w.shape[0] > 0
+    for blk in range(b0, b1):
+        f = 0.0
+        sum_r = 0.0
+        sum_rt = 0.0
+        e1 = 0.0
+        e2 = 0.0
+        sum_st = 0.0
+        sum_stt = 0.0
+        pa = part_a[blk]
+        pc = part_c[blk]
+        for i in range(blk * n // nb, (blk + 1) * n // nb):
+            if margins:
+                # the margins of w in the same pass, while the row is in cache
+                t[i] = row_dot(X, i, w) - shift
+            val, d1, d2 = loss_derivs(code, scale * t[i] + b, y[i])
+            si = s[i]
+            f += si * val
+            ri = si * d1
+            r[i] = ri
+            sum_r += ri
+            sum_rt += ri * t[i]
+            e1 -= y[i] * ri
+            e2 += si * d2
+            if keep_r2:
+                r2[i] = si * d2
+            st = si * t[i]
+            sum_st += st
+            sum_stt += st * t[i]
+            row_axpy2(X, i, ri, st, pa, pc)
+        tot[blk, 0] = f
+        tot[blk, 1] = sum_r
+        tot[blk, 2] = sum_rt
+        tot[blk, 3] = e1
+        tot[blk, 4] = e2
+        tot[blk, 5] = sum_st
+        tot[blk, 6] = sum_stt
+
+
+@jit
 def _col_sq(X, s, part, nb, b0, b1):
     n = n_rows(X)
     for blk in range(b0, b1):
@@ -122,6 +190,8 @@ def _hessian_csr(X, h, part, part_a, tot, nb, b0, b1):
                     H[jk, X.indices[m]] += vk * X.data[m]
         tot[blk, 0] = acc
 
+
+_EMPTY = np.empty(0)
 
 #: the dense Hessian is accumulated by BLAS over chunks of this many rows
 #: (a centered, scaled copy of one chunk is the only temporary)
@@ -225,6 +295,62 @@ class Design:
         block_sum(tot, sums)
         _sub_outer(out_a, self.xbar, sums[0])
         _sub_outer(out_c, self.xbar, sums[1])
+
+    def matmat(self, W, out):
+        """``out <- X_c W^T`` for ``W`` of shape ``(K, n_features)``."""
+        shift = W @ self.xbar
+        run_blocks(_matmat, (self.X, W, shift, out, self.nb), self.nb,
+                   self.nnz * W.shape[0])
+        return out
+
+    def rmatmat(self, R, out):
+        """``out <- R^T X_c`` (``K x n_features``) for ``R`` of shape ``(n, K)``."""
+        K = R.shape[1]
+        d = self.shape[1]
+        nb = max(1, min(self.nb, HESSIAN_PARTIAL_BYTES // (8 * K * d + 1)))
+        part = np.zeros((nb, K, d))
+        tot = partials(nb, K)
+        run_blocks(_rmatmat, (self.X, R, part, tot, nb), nb, self.nnz * K)
+        out[:] = part[0]
+        for blk in range(1, nb):
+            out += part[blk]
+        total = tot[0].copy()
+        for blk in range(1, nb):
+            total += tot[blk]
+        out -= np.outer(total, self.xbar)
+        return out
+
+    def loss_rmatvec2(self, code, t, scale, b, y, s, r, r2, G, Sw, w=None):
+        """The loss at margins ``scale t + b`` and ``G <- X_c^T r``,
+        ``Sw <- X_c^T (s t)``, ``r = s l'``, in one pass over ``X``.
+
+        The margin pass and the fused backward pass of the BN solvers in
+        one: returns ``(sum s l, sum r, sum r t, E[phi'], E[phi''],
+        sum s t^2)`` (see
+        :func:`~skbnorm.objectives._margins.margin_pass`); unless ``r2`` is
+        empty it receives ``s l''``. With ``w`` the margins ``t <- X_c w``
+        are computed in the same pass (when ``scale`` does not depend on
+        them: weight normalization's ``g/||w||_2``).
+        """
+        d = self.shape[1]
+        part_a = partials(self.nb, d)
+        part_c = partials(self.nb, d)
+        tot = partials(self.nb, 7)
+        if w is None:
+            w, shift = _EMPTY, 0.0
+        else:
+            shift = self._shift(w)
+        run_blocks(_loss_rmatvec2, (self.X, code, t, scale, b, y, s, r, r2, w,
+                                    shift, part_a, part_c, tot, self.nb),
+                   self.nb, self.nnz * (2 if w.shape[0] else 1)
+                   + ROW_WORK * self.shape[0])
+        block_sum(part_a, G)
+        block_sum(part_c, Sw)
+        sums = np.empty(7)
+        block_sum(tot, sums)
+        _sub_outer(G, self.xbar, sums[1])
+        _sub_outer(Sw, self.xbar, sums[5])
+        return sums[0], sums[1], sums[2], sums[3], sums[4], sums[6]
 
     def value_grad(self, code, y, s, alpha, coef, b, grad):
         """Objective and gradient in centered coordinates ``(w~, b)``, one pass.

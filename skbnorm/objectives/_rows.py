@@ -43,7 +43,7 @@ def n_rows(X):
     return X.shape[0]
 
 
-@overload(n_rows, jit_options=JIT_OPTIONS)
+@overload(n_rows, jit_options=JIT_OPTIONS, inline="always")
 def _n_rows(X):
     if _is_dense(X):
         return lambda X: X.shape[0]
@@ -60,7 +60,7 @@ def row_dot(X, i, w):
     return acc
 
 
-@overload(row_dot, jit_options=JIT_OPTIONS)
+@overload(row_dot, jit_options=JIT_OPTIONS, inline="always")
 def _row_dot(X, i, w):
     if _is_dense(X):
         return lambda X, i, w: dense_row_dot(X, i, w)
@@ -84,7 +84,7 @@ def row_axpy(X, i, a, out):
         out[X.indices[k]] += X.data[k] * a
 
 
-@overload(row_axpy, jit_options=JIT_OPTIONS)
+@overload(row_axpy, jit_options=JIT_OPTIONS, inline="always")
 def _row_axpy(X, i, a, out):
     if _is_dense(X):
         def impl(X, i, a, out):
@@ -114,7 +114,7 @@ def row_axpy2(X, i, a, c, out_a, out_c):
         out_c[j] += v * c
 
 
-@overload(row_axpy2, jit_options=JIT_OPTIONS)
+@overload(row_axpy2, jit_options=JIT_OPTIONS, inline="always")
 def _row_axpy2(X, i, a, c, out_a, out_c):
     if _is_dense(X):
         def impl(X, i, a, c, out_a, out_c):
@@ -146,7 +146,7 @@ def row_sq_axpy(X, i, a, out):
         out[X.indices[k]] += a * v * v
 
 
-@overload(row_sq_axpy, jit_options=JIT_OPTIONS)
+@overload(row_sq_axpy, jit_options=JIT_OPTIONS, inline="always")
 def _row_sq_axpy(X, i, a, out):
     if _is_dense(X):
         def impl(X, i, a, out):

@@ -32,10 +32,11 @@ import math
 import numpy as np
 
 from ..objectives._design import dot, weighted_sq_norm
-from ..objectives._margins import margin_loss
 from ..reparam._chain import bn_chain, direction_norm, wn_chain
 from ._base import Solver, Status, register
 from ._common import original_grad_norm
+
+_EMPTY = np.empty(0)
 
 
 @register
@@ -96,18 +97,35 @@ class BNSolver(Solver):
     def evaluate(self):
         p = self.problem
         g, b = self.g, self.b
-        p.margins(self.w, self.t)
-        nS_sq = weighted_sq_norm(self.t, p.s)
         nW_sq = dot(self.w, self.w)
-        n_sq = nW_sq if self.weight_norm else nS_sq
-        if not (np.isfinite(nS_sq) and np.isfinite(n_sq)):
-            # ||w|| overflowed: a step far too long; return the best iterate
-            return self.restore_best()
-        if not (nS_sq > 0.0 and n_sq > 0.0):
-            return Status.STALLED
-        inv = 1.0 / math.sqrt(n_sq)
-        f, gb, _ = margin_loss(p.code, self.t, g * inv, b, p.y, p.s, self.r)
-        p.design.rmatvec2(self.r, p.s * self.t, self.G, self.Sw)
+        if self.weight_norm:
+            # wn's scale g/||w||_2 is known before the margins: one pass
+            # computes them, the loss and both backward products
+            if not (np.isfinite(nW_sq) and nW_sq > 0.0):
+                return self.restore_best() if not np.isfinite(nW_sq) \
+                    else Status.STALLED
+            inv = 1.0 / math.sqrt(nW_sq)
+            f, gb, _, _, _, nS_sq = p.design.loss_rmatvec2(
+                p.code, self.t, g * inv, b, p.y, p.s, self.r, _EMPTY, self.G,
+                self.Sw, w=self.w)
+            n_sq = nW_sq
+            if not np.isfinite(nS_sq):
+                return self.restore_best()
+            if not nS_sq > 0.0:
+                return Status.STALLED
+        else:
+            p.margins(self.w, self.t)
+            nS_sq = weighted_sq_norm(self.t, p.s)
+            n_sq = nS_sq
+            if not (np.isfinite(nS_sq) and np.isfinite(nW_sq)):
+                # ||w|| overflowed: a step far too long; return the best
+                return self.restore_best()
+            if not nS_sq > 0.0:
+                return Status.STALLED
+            inv = 1.0 / math.sqrt(n_sq)
+            f, gb, _, _, _, _ = p.design.loss_rmatvec2(
+                p.code, self.t, g * inv, b, p.y, p.s, self.r, _EMPTY, self.G,
+                self.Sw)
         a = g * inv
         self.G += p.alpha * a * self.w  # G = X_c^T r + alpha w~
         f += 0.5 * p.alpha * a * a * nW_sq

@@ -44,7 +44,6 @@ import numpy as np
 
 from ..objectives._design import dot, weighted_sq_norm
 from ..objectives._losses import SIGMOID, SQUARED
-from ..objectives._margins import margin_pass
 from ..reparam._chain import bn_chain
 from ._base import MAX_SCALE, Solver, Status, register
 from ._common import SIGMOID_SCALE_GROWTH, original_grad_norm, scale_search
@@ -110,9 +109,9 @@ class GDNPPaperSolver(Solver):
         g, b = self.g, self.b
         nS_sq = weighted_sq_norm(self.t, p.s)
         a = g / math.sqrt(nS_sq)
-        f, gb, e1, e2 = margin_pass(p.code, self.t, a, b, p.y, p.s, self.r,
-                                    np.empty(0))
-        p.design.rmatvec2(self.r, p.s * self.t, self.G, self.Sw)
+        f, gb, _, e1, e2, _ = p.design.loss_rmatvec2(p.code, self.t, a, b, p.y,
+                                                  p.s, self.r, np.empty(0),
+                                                  self.G, self.Sw)
         nW_sq = dot(self.w, self.w)
         self.G += p.alpha * a * self.w
         f += 0.5 * p.alpha * a * a * nW_sq

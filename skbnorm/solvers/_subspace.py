@@ -433,14 +433,19 @@ class SubspaceSolver(Solver):
             # the subspace step left l', l'' of this iterate in r, r2
             f, gb = self.f_data, self.sum_r
             self.reuse = False
+            if has_dir:
+                p.design.rmatvec2(self.r, p.s * self.t, self.G, self.Sw)
+            else:
+                p.design.rmatvec(self.r, self.G)
+        elif has_dir:
+            f, gb, _, _, _, _ = p.design.loss_rmatvec2(p.code, self.t, a, b, p.y,
+                                                    p.s, self.r, self.r2,
+                                                    self.G, self.Sw)
         else:
             f, gb, _, _ = margin_pass(p.code, self.t, a, b, p.y, p.s, self.r,
                                       self.r2)
-        self.f_data = f
-        if has_dir:
-            p.design.rmatvec2(self.r, p.s * self.t, self.G, self.Sw)
-        else:
             p.design.rmatvec(self.r, self.G)
+        self.f_data = f
         nW_sq = dot(self.w, self.w)
         self.G += p.alpha * a * self.w
         f += 0.5 * p.alpha * a * a * nW_sq
