@@ -195,9 +195,17 @@ class _BlasLimit:
 
     controller = None
 
+    def __init__(self, work):
+        self.work = work
+
     def __enter__(self):
-        # also with one thread of ours: the results then do not depend on
-        # how many threads BLAS would have used
+        # also with one thread of ours, so that results do not depend on how
+        # many threads BLAS would use; but not for problems too small to be
+        # shared among threads, whose BLAS calls OpenBLAS runs on one thread
+        # anyway (and the limit costs 20-50 us)
+        if self.work < MIN_PARALLEL_WORK:
+            self.ctx = None
+            return self
         if _BlasLimit.controller is None:
             from threadpoolctl import ThreadpoolController
 
@@ -212,9 +220,13 @@ class _BlasLimit:
         return False
 
 
-def blas_single_thread():
-    """Context manager: BLAS limited to one thread (see :class:`_BlasLimit`)."""
-    return _BlasLimit()
+def blas_single_thread(work=MIN_PARALLEL_WORK):
+    """Context manager: BLAS limited to one thread (see :class:`_BlasLimit`).
+
+    ``work``: the stored values of the design; below
+    :data:`MIN_PARALLEL_WORK` nothing is changed.
+    """
+    return _BlasLimit(work)
 
 
 def partials(nb, width):

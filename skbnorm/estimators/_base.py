@@ -138,7 +138,7 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         if np.all(constant):
             return self._intercept_only(p, b0, res)
         solver = make_solver(self.solver, p, self._options())
-        with blas_single_thread():
+        with blas_single_thread(p.design.nnz):
             solver.start(coef0, b0, rng)
             status = self._iterate(solver, ctx, reconstruct)
         curve = np.asarray(solver.loss_curve, dtype=np.float64)

@@ -231,7 +231,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                     "intercept_": b - W @ xbar if self.fit_intercept else b * 0}
 
         solver = MultinomialSolver(problem, self._options())
-        with blas_single_thread():
+        with blas_single_thread(design.nnz):
             solver.start(coef0, b0, rng)
             status = self._iterate(solver, ctx, reconstruct)
         W, b = solver.result()

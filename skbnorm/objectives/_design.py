@@ -410,6 +410,13 @@ class Design:
             # the correction rounds differently on either side of the diagonal
             H[:d, :d] = np.triu(C) + np.triu(C, 1).T
             hx = a - total * xb
+        elif n <= HESSIAN_BLOCK_ROWS:
+            # one chunk: no blocks to share among threads
+            B = np.subtract(self.X, self.xbar, dtype=np.float64)
+            hx = h @ B
+            B *= np.sqrt(h)[:, None]
+            H[:d, :d] = B.T @ B
+            total = float(np.sum(h))
         else:
             nb = _dense_hessian_blocks(n, d)
             part = [np.zeros((d, d), order="F") for _ in range(nb)]

@@ -143,6 +143,24 @@ class Problem:
                                           np.empty(self.n_features))
         return self._u
 
+    def gram(self):
+        """``K = X_c X_c^T`` (``n x n``), formed once, for wide designs."""
+        if getattr(self, "_gram", None) is None:
+            D = self.design
+            if D.sparse:
+                import scipy.sparse as sp
+
+                X = sp.csr_matrix((D.X.data, D.X.indices, D.X.indptr),
+                                  shape=D.shape)
+                K = np.asarray((X @ X.T).todense(), dtype=np.float64)
+                m = np.asarray(X @ self.xbar).ravel()
+            else:
+                K = D.X @ D.X.T
+                m = D.X @ self.xbar
+            c = float(self.xbar @ self.xbar)
+            self._gram = K - m[:, None] - m[None, :] + c
+        return self._gram
+
     def margins(self, w, out=None):
         """``X_c w``."""
         if out is None:

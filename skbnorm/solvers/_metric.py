@@ -25,8 +25,11 @@ them, stay in the range of ``S``: the minimum-norm solution, as
 scikit-learn's ``LinearRegression`` returns.
 """
 
+import math
+
 import numpy as np
-import scipy.linalg as sla
+from scipy.linalg.blas import dsyr2
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 #: eigenvalues below this fraction of the largest are treated as zero when
 #: ``M`` is singular (numpy.linalg.lstsq's rcond for float64)
@@ -40,22 +43,25 @@ def curvature_weights(problem, r, r2):
 
 
 class Factor:
-    """A factored symmetric positive semi-definite matrix: solves and norms."""
+    """A factored symmetric positive semi-definite matrix: solves and norms.
+
+    Cholesky (LAPACK's ``potrf`` called directly: scipy's wrappers cost
+    more than the factorisation of a small metric); a numerically singular
+    matrix is inverted on its range by its eigendecomposition.
+    """
 
     def __init__(self, M):
         self.m = M.shape[0]
         self.cho = None
         self.eig = None
         self.empty = False
-        try:
-            self.cho = sla.cho_factor(M, lower=False, check_finite=False)
+        c, info = dpotrf(M, lower=0, clean=0, overwrite_a=0)
+        if info == 0:
             # a factor with a vanishing pivot is singular in all but name
-            diag = np.abs(np.diag(self.cho[0]))
-            if not (np.all(np.isfinite(diag))
-                    and diag.min() > 1e-7 * max(diag.max(), 1e-300)):
-                self.cho = None
-        except (sla.LinAlgError, ValueError):
-            self.cho = None
+            diag = np.abs(np.diag(c))
+            if np.all(np.isfinite(diag)) and diag.min() > 1e-7 * max(
+                    diag.max(), 1e-300):
+                self.cho = c
         if self.cho is None:
             vals, vecs = np.linalg.eigh(M)
             top = max(vals[-1], 0.0)
@@ -66,7 +72,7 @@ class Factor:
     def solve(self, g):
         """``M^+ g`` (``M^{-1} g`` when ``M`` is positive definite)."""
         if self.cho is not None:
-            return sla.cho_solve(self.cho, g, check_finite=False)
+            return dpotrs(self.cho, g, lower=0)[0]
         vals, vecs = self.eig
         return vecs @ ((vecs.T @ g) / vals)
 
@@ -85,10 +91,95 @@ def hessian(problem, h):
 MAX_METRIC_FEATURES = 2048
 
 
-def newton_decrement(problem, G, gb, factor):
-    """``1/2 [G; gb]^T M^+ [G; gb]``: Newton's estimate of ``F - F*``."""
+def newton_decrement(problem, G, gb, factor, solved=None):
+    """``1/2 [G; gb]^T M^+ [G; gb]``: Newton's estimate of ``F - F*``.
+
+    ``solved``, a list, receives ``M^+ [G; gb]`` (the Newton direction).
+    """
     g = np.append(G, gb) if problem.fit_intercept else G
     if factor.empty:
         # no curvature at all: the decrement says nothing
         return 0.0 if not np.any(g) else np.inf
-    return 0.5 * float(g @ factor.solve(g))
+    v = factor.solve(g)
+    if solved is not None:
+        solved.append(v)
+    return 0.5 * float(g @ v)
+
+
+class WoodburyFactor:
+    r"""The metric of a wide design (``n_features >= n_samples``), in sample space.
+
+    With ``U = X_c`` and the intercept eliminated (its Schur complement
+    replaces ``diag(h)`` by ``D~ = P D P``-like ``D - h h^T / sum h``, with
+    ``D~ = C^T C``, ``C = (I - q q^T) D^{1/2}``, ``q = sqrt(h / sum h)``),
+
+    .. math::
+
+        (\alpha I + U^\top \tilde D U)^{-1}
+        = \frac1\alpha\big(I - V^\top (\alpha I + V V^\top)^{-1} V\big),
+        \qquad V = C U,\quad V V^\top = C K C^\top,
+
+    ``K = X_c X_c^T`` (formed once per fit). A solve costs two passes over
+    ``X`` and an ``n x n`` triangular solve instead of a ``d x d``
+    factorisation: on benchopt's ``200 x 500`` problems the metric costs
+    ``n^3/3`` flops instead of ``d^3/3``. Needs ``alpha > 0``.
+    """
+
+    empty = False
+
+    def __init__(self, problem, h):
+        p = self.p = problem
+        self.alpha = p.alpha
+        self.h = h
+        sq = np.sqrt(h)
+        self.sq = sq
+        n = p.n_samples
+        if p.fit_intercept:
+            total = float(h.sum())
+            self.total = total
+            self.q = sq / math.sqrt(total) if total > 0 else np.zeros(n)
+        else:
+            self.q = np.zeros(n)
+        # C K C^T = P M P, M = D^{1/2} K D^{1/2}, P = I - q q^T: M and a
+        # symmetric rank-two correction (only the lower triangle is used)
+        M = p.gram() * sq[:, None]
+        M *= sq[None, :]
+        # M is symmetric: its transpose is the Fortran-ordered array LAPACK
+        # takes without a copy
+        M = M.T
+        if p.fit_intercept:
+            q = self.q
+            u = M @ q
+            v = u - 0.5 * float(q @ u) * q
+            M = dsyr2(-1.0, q, v, a=M, lower=1, overwrite_a=1)
+        M[np.arange(n), np.arange(n)] += self.alpha
+        self.cho, info = dpotrf(M, lower=1, clean=0, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("the wide metric is not definite")
+
+    def _C(self, a):
+        """``C a`` for ``C = (I - q q^T) D^{1/2}``."""
+        b = self.sq * a
+        return b - self.q * (self.q @ b)
+
+    def _Ct(self, z):
+        """``C^T z = D^{1/2} (I - q q^T) z``."""
+        return self.sq * (z - self.q * (self.q @ z))
+
+    def solve(self, g):
+        p = self.p
+        d = p.n_features
+        if p.fit_intercept:
+            G, gb = g[:d], g[d]
+            total = self.total
+            c = p.design.rmatvec(self.h, np.empty(d))  # X_c^T h
+            r = G - c * (gb / total) if total > 0 else G.copy()
+        else:
+            r = g
+        Ur = p.design.matvec(r, np.empty(p.n_samples))
+        z = dpotrs(self.cho, self._C(Ur), lower=1)[0]
+        v = (r - p.design.rmatvec(self._Ct(z), np.empty(d))) / self.alpha
+        if not p.fit_intercept:
+            return v
+        vb = (gb - float(c @ v)) / total if total > 0 else 0.0
+        return np.append(v, vb)

@@ -68,6 +68,7 @@ import math
 
 import numpy as np
 
+from .._numba import jit
 from ..objectives._design import dot, weighted_sq_norm
 from ..objectives._losses import SIGMOID, SOFTPLUS, SQUARED
 from ..objectives._margins import margin_pass, subspace_eval, weighted_gram
@@ -77,6 +78,7 @@ from ._common import original_grad_norm, scale_search
 from ._metric import (
     MAX_METRIC_FEATURES,
     Factor,
+    WoodburyFactor,
     curvature_weights,
     hessian,
     newton_decrement,
@@ -116,34 +118,105 @@ def _to_unit_s_norm(v, tv, s):
     return True
 
 
-def _cholesky_solve(H, rhs, m):
-    """Solve ``H x = rhs`` for a small symmetric ``H``; None if not PD."""
-    L = [[0.0] * m for _ in range(m)]
+@jit
+def _cholesky_solve(H, rhs, x):
+    """Solve ``H x = rhs`` for a small symmetric ``H``; False if not PD."""
+    m = rhs.shape[0]
+    L = np.zeros((m, m))
     for j in range(m):
-        acc = H[j][j]
+        acc = H[j, j]
         for q in range(j):
-            acc -= L[j][q] * L[j][q]
+            acc -= L[j, q] * L[j, q]
         if not acc > 0.0:
-            return None
-        L[j][j] = math.sqrt(acc)
+            return False
+        L[j, j] = math.sqrt(acc)
         for i in range(j + 1, m):
-            acc = H[i][j]
+            acc = H[i, j]
             for q in range(j):
-                acc -= L[i][q] * L[j][q]
-            L[i][j] = acc / L[j][j]
-    tmp = [0.0] * m
+                acc -= L[i, q] * L[j, q]
+            L[i, j] = acc / L[j, j]
+    tmp = np.zeros(m)
     for i in range(m):
         acc = rhs[i]
         for q in range(i):
-            acc -= L[i][q] * tmp[q]
-        tmp[i] = acc / L[i][i]
-    x = [0.0] * m
+            acc -= L[i, q] * tmp[q]
+        tmp[i] = acc / L[i, i]
     for i in range(m - 1, -1, -1):
         acc = tmp[i]
         for q in range(i + 1, m):
-            acc -= L[q][i] * x[q]
-        x[i] = acc / L[i][i]
-    return x
+            acc -= L[q, i] * x[q]
+        x[i] = acc / L[i, i]
+    return True
+
+
+@jit
+def _parts(out, c, Q, alpha, k, fit_b):
+    """``(f, grad, H)`` of the subproblem from the sums ``out`` at ``c``."""
+    m = k + 1
+    grad = np.empty(m)
+    H = np.empty((m, m))
+    for j in range(m):
+        grad[j] = out[1 + j]
+    q = 1 + m
+    for j in range(m):
+        for l in range(j, m):
+            H[j, l] = out[q]
+            H[l, j] = out[q]
+            q += 1
+    f = out[0]
+    for j in range(k):
+        qc = 0.0
+        for l in range(k):
+            qc += Q[j, l] * c[l]
+            H[j, l] += alpha * Q[j, l]
+        grad[j] += alpha * qc
+        f += 0.5 * alpha * c[j] * qc
+    if not fit_b:
+        grad[k] = 0.0
+        for j in range(m):
+            H[j, k] = 0.0
+            H[k, j] = 0.0
+        H[k, k] = 1.0
+    return f, grad, H
+
+
+@jit
+def _newton_step(grad, H, convex, curvature):
+    """Newton's step on the subproblem; returns ``(ok, step, slope, gnorm, trace)``.
+
+    A relative ridge of 1e-12 keeps Newton's system solvable when two
+    directions are (numerically) parallel; for the sigmoid the Hessian is
+    damped until it is positive definite, from a shift on the scale of the
+    loss's curvature (the directions have unit S-norm): at the margin 0 the
+    sigmoid's curvature vanishes altogether. ``H`` receives the ridge.
+    """
+    m = grad.shape[0]
+    gnorm = 0.0
+    for j in range(m):
+        gnorm += grad[j] * grad[j]
+    trace = 0.0
+    for j in range(m):
+        trace += H[j, j]
+    for j in range(m):
+        H[j, j] += 1e-12 * trace
+    rhs = -grad
+    step = np.zeros(m)
+    ok = _cholesky_solve(H, rhs, step)
+    if not ok and not convex:
+        shift = max(1e-8 * abs(trace), 1e-4 * curvature)
+        Hs = H.copy()
+        for _ in range(60):
+            for j in range(m):
+                Hs[j, j] = H[j, j] + shift
+            ok = _cholesky_solve(Hs, rhs, step)
+            if ok:
+                break
+            shift *= 4.0
+    slope = 0.0
+    if ok:
+        for j in range(m):
+            slope += grad[j] * step[j]
+    return ok, step, slope, gnorm, trace
 
 
 class _Subproblem:
@@ -159,42 +232,18 @@ class _Subproblem:
         self.r2 = np.empty(n)
 
     def parts(self, out, c):
-        """``(f, grad, H)`` (Python lists) from the sums ``out`` at ``c``."""
-        p, k, Q = self.p, self.k, self.Q
-        m = k + 1
-        alpha = p.alpha
-        grad = [float(out[1 + j]) for j in range(m)]
-        H = [[0.0] * m for _ in range(m)]
-        q = 1 + m
-        for j in range(m):
-            for l in range(j, m):
-                H[j][l] = H[l][j] = float(out[q])
-                q += 1
-        f = float(out[0])
-        for j in range(k):
-            qc = 0.0
-            for l in range(k):
-                qc += Q[j, l] * c[l]
-                H[j][l] += alpha * Q[j, l]
-            grad[j] += alpha * qc
-            f += 0.5 * alpha * c[j] * qc
-        if not p.fit_intercept:
-            grad[k] = 0.0
-            for j in range(m):
-                H[j][k] = 0.0
-                H[k][j] = 0.0
-            H[k][k] = 1.0
-        return f, grad, H
+        p = self.p
+        return _parts(out, c, self.Q, p.alpha, self.k, p.fit_intercept)
 
     def at(self, c, b):
         p = self.p
-        out = subspace_eval(p.code, self.T, self.k, np.asarray(c), b, p.y, p.s,
-                            self.r, self.r2)
+        out = subspace_eval(p.code, self.T, self.k, c, b, p.y, p.s, self.r,
+                            self.r2)
         return out, self.parts(out, c)
 
 
 def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
-    """Minimise the subproblem from ``(c, b)``; ``c`` (a list) is updated.
+    """Minimise the subproblem from ``(c, b)``; ``c`` (an array) is updated.
 
     ``init`` holds :func:`subspace_eval`'s sums at the start ``(c, b)``;
     ``sub.r``, ``sub.r2`` are overwritten by every trial. Returns ``(f, b,
@@ -205,7 +254,6 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
     backtracking; at most ``max_steps`` accepted steps.
     """
     k = sub.k
-    m = k + 1
     fit_b = sub.p.fit_intercept
     curvature = sub.p.curvature
     f, grad, H = sub.parts(init, c)
@@ -214,38 +262,9 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
     sum_r = 0.0
     steps = 0
     while steps < max_steps:
-        gnorm = 0.0
-        for j in range(m):
-            gnorm += grad[j] * grad[j]
+        ok, step, slope, gnorm, trace = _newton_step(grad, H, convex, curvature)
         if math.sqrt(gnorm) <= grad_tol:
             break
-        # a relative ridge of 1e-12 keeps Newton's system solvable when two
-        # directions are (numerically) parallel
-        trace = 0.0
-        for j in range(m):
-            trace += H[j][j]
-        for j in range(m):
-            H[j][j] += 1e-12 * trace
-        step = _cholesky_solve(H, [-gj for gj in grad], m)
-        if step is None and not convex:
-            # the sigmoid: damp the Hessian until it is positive definite,
-            # from a shift on the scale of the loss's curvature (the
-            # directions have unit S-norm): at the margin 0, where every fit
-            # starts, the sigmoid's curvature vanishes altogether
-            shift = max(1e-8 * abs(trace), 1e-4 * curvature)
-            for _ in range(60):
-                Hs = [row[:] for row in H]
-                for j in range(m):
-                    Hs[j][j] += shift
-                step = _cholesky_solve(Hs, [-gj for gj in grad], m)
-                if step is not None:
-                    break
-                shift *= 4.0
-        ok = step is not None
-        slope = 0.0
-        if ok:
-            for j in range(m):
-                slope += grad[j] * step[j]
         rounding = 1e-15 * abs(f)
         if ok and slope < 0.0 and -slope <= rounding:
             # Newton's predicted decrease is below the rounding of f, so the
@@ -253,13 +272,10 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
             # convex subproblem the full Newton step is safe, and it is
             # taken when it shrinks the gradient (else: converged)
             if steps == 0:
-                c_new = [c[j] + step[j] for j in range(k)]
+                c_new = c + step[:k]
                 b_new = b + step[k] if fit_b else b
                 out, (f_new, grad_n, _) = sub.at(c_new, b_new)
-                gnorm_new = 0.0
-                for j in range(m):
-                    gnorm_new += grad_n[j] * grad_n[j]
-                if gnorm_new < gnorm and f_new <= f + 1e2 * rounding:
+                if float(grad_n @ grad_n) < gnorm and f_new <= f + 1e2 * rounding:
                     c[:] = c_new
                     b = b_new
                     f = f_new
@@ -276,12 +292,12 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
             # the trace bounds the largest eigenvalue of a PSD Hessian; the
             # backtracking below corrects it where it is not
             lip = max(trace, curvature) + 1e-300
-            step = [-gj / lip for gj in grad]
+            step = -grad / lip
             slope = -gnorm / lip
         lam = 1.0
         accepted = False
         for _ in range(30):
-            c_new = [c[j] + lam * step[j] for j in range(k)]
+            c_new = c + lam * step[:k]
             b_new = b + lam * step[k] if fit_b else b
             out, (f_new, grad_n, H_n) = sub.at(c_new, b_new)
             fresh = False
@@ -315,9 +331,13 @@ class SubspaceSolver(Solver):
         metric = options.metric
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+        # a wide design (d >= n) with a penalty: the Hessian in sample space
+        self.woodbury = (metric in ("auto", "hessian") and p.alpha > 0
+                         and p.n_features + 1 > p.n_samples
+                         and p.n_samples <= MAX_METRIC_FEATURES)
         if metric == "auto":
             metric = ("hessian" if p.n_features <= MAX_METRIC_FEATURES
-                      else "diagonal")
+                      or self.woodbury else "diagonal")
         if metric == "identity" and p.code == SIGMOID:
             raise ValueError(
                 "direction_step='subspace' with metric='identity' needs a "
@@ -351,10 +371,11 @@ class SubspaceSolver(Solver):
         # do not depend on timings or the number of threads)
         self.factor = None
         self.factor_age = None
-        self.metric_cost, self.step_cost = _costs(p)
+        self.metric_cost, self.step_cost = _costs(p, self.woodbury)
         self.n_metrics = 0
         self.ratios = []
         self.prev_decrement = None
+        self._newton_direction = None
 
     # -- start ---------------------------------------------------------------
 
@@ -509,6 +530,8 @@ class SubspaceSolver(Solver):
         h = curvature_weights(p, self.r, self.r2)
         if self.metric == "diagonal":
             self.factor = _DiagonalFactor(p, h)
+        elif self.woodbury:
+            self.factor = WoodburyFactor(p, h)
         else:
             self.factor = Factor(hessian(p, h))
         self.factor_age = 0
@@ -527,7 +550,9 @@ class SubspaceSolver(Solver):
         metric of the next step ("S" and "diagonal" keep theirs).
         """
         p = self.problem
-        dec = newton_decrement(p, self.G, self.gb, self.factor)
+        solved = []
+        dec = newton_decrement(p, self.G, self.gb, self.factor, solved)
+        self._newton_direction = solved[0] if solved else None
         if self.prev_decrement is not None and self.prev_decrement > 0:
             self.ratios.append(dec / self.prev_decrement)
         self.prev_decrement = dec
@@ -539,7 +564,9 @@ class SubspaceSolver(Solver):
             return dec
         if self.metric == "hessian":
             self._form_metric()
-            dec = newton_decrement(p, self.G, self.gb, self.factor)
+            solved = []
+            dec = newton_decrement(p, self.G, self.gb, self.factor, solved)
+            self._newton_direction = solved[0] if solved else None
             self.prev_decrement = dec
             return dec
         return p.stopping.estimate(self.G, self.gb, self._margins())
@@ -557,8 +584,11 @@ class SubspaceSolver(Solver):
         if self.metric == "identity":
             bn_chain(self.G, self.w, self.g, self.Sw, self.nS_sq, self.gw)
         else:
-            g = np.append(self.G, self.gb) if p.fit_intercept else self.G
-            v = self.factor.solve(g)
+            # the solve of the stopping test's decrement, at this iterate
+            v = self._newton_direction
+            if v is None:
+                g = np.append(self.G, self.gb) if p.fit_intercept else self.G
+                v = self.factor.solve(g)
             self.gw[:] = -v[:p.n_features]
         p.margins(self.gw, self.tg)
 
@@ -614,13 +644,13 @@ class SubspaceSolver(Solver):
                 Q[0, 1] = Q[1, 0] = dot(self.w, self.gw) * inv
             if have_p:
                 Q[0, 2] = Q[2, 0] = dot(self.w, self.p_dir) * inv
-        c = [0.0] * k
+        c = np.zeros(k)
         if has_dir:
             c[0] = g
         sub = _Subproblem(p, T, k, Q)
         # the subproblem's derivatives at the current iterate, from the
         # evaluation's per-row l' and l'': no transcendental pass
-        init = subspace_eval(p.code, T, k, np.asarray(c), self.b, p.y, p.s,
+        init = subspace_eval(p.code, T, k, c, self.b, p.y, p.s,
                              self.r, self.r2, cached=True)
         init[0] = self.f_data
         f_new, b_new, steps, fresh, sum_r = subspace_newton(
@@ -636,7 +666,6 @@ class SubspaceSolver(Solver):
         # a step may leave f unchanged up to its rounding (see subspace_newton)
         if steps == 0 or not f_new <= self.f + 1e-13 * abs(self.f):
             return Status.STALLED
-        c = np.asarray(c)
         tt = _combine(T, c)
         nn_sq = weighted_sq_norm(tt, p.s)
         g_new = math.sqrt(nn_sq)
@@ -716,10 +745,17 @@ NS_PER_DENSE_VALUE = 0.25  # one value in a pass over dense X
 NS_PER_ROW = 120.0         # an iteration's O(n) work (margins, Newton trials)
 
 
-def _costs(problem):
+def _costs(problem, woodbury=False):
     """Modelled cost of forming the metric, and of one iteration without it."""
     D = problem.design
     n, d = D.shape
+    if woodbury:
+        # C K C^T and its factorisation; K itself is formed once per fit
+        one_pass = (NS_PER_CSR_VALUE if D.sparse else NS_PER_DENSE_VALUE) \
+            * D.nnz
+        metric = 2 * NS_PER_DENSE_VALUE * n * n \
+            + NS_PER_FLOP_FACTOR * n ** 3 / 3.0
+        return metric, 2.0 * one_pass + NS_PER_ROW * n
     if D.sparse:
         nnz_rows = np.diff(D.X.indptr).astype(np.float64)
         hess = NS_PER_CSR_PAIR * float(nnz_rows @ (nnz_rows + 1.0)) / 2.0
@@ -736,25 +772,35 @@ def _costs(problem):
 INDEPENDENCE = 1e-8
 
 
+@jit
 def _independent(G):
     """Indices of the columns kept by Gram--Schmidt on the Gram matrix ``G``.
 
     In order: a column is kept when the squared S-norm of its component
     orthogonal to the kept ones is at least :data:`INDEPENDENCE` times its
-    own.
+    own (a Cholesky factorisation of the kept columns' Gram matrix, grown a
+    column at a time).
     """
+    k = G.shape[0]
+    L = np.zeros((k, k))
     keep = []
-    for j in range(G.shape[0]):
+    for j in range(k):
         gjj = G[j, j]
         if not gjj > 0.0:
             continue
-        if keep:
-            K = G[np.ix_(keep, keep)]
-            g = G[keep, j]
-            res = gjj - float(g @ np.linalg.solve(K, g))
-        else:
-            res = gjj
+        m = len(keep)
+        row = np.zeros(m)
+        res = gjj
+        for a in range(m):
+            acc = G[keep[a], j]
+            for q in range(a):
+                acc -= L[a, q] * row[q]
+            row[a] = acc / L[a, a]
+            res -= row[a] * row[a]
         if res > INDEPENDENCE * gjj:
+            for q in range(m):
+                L[m, q] = row[q]
+            L[m, m] = math.sqrt(res)
             keep.append(j)
     return keep
 
