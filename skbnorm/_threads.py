@@ -49,7 +49,6 @@ WAKE_WORK = 30000
 ROW_WORK = 16
 
 
-@jit
 def n_blocks(n, d, nnz):
     """Number of row blocks of a pass over ``nnz`` entries of an ``n x d`` design.
 
@@ -57,9 +56,9 @@ def n_blocks(n, d, nnz):
     result, do not depend on the number of threads. The serial reduction of
     the ``n_blocks x d`` partial sums is kept below an eighth of the pass.
     """
-    nb = min(n // MIN_BLOCK_ROWS, MAX_BLOCKS)
+    nb = min(int(n) // MIN_BLOCK_ROWS, MAX_BLOCKS)
     if d > 0:
-        nb = min(nb, nnz // (8 * d))
+        nb = min(nb, int(nnz) // (8 * int(d)))
     return max(nb, 1)
 
 

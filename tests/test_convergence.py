@@ -55,8 +55,9 @@ def test_least_squares_matches_linear_regression(solver, step, sparse):
     np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)
 
 
-@pytest.mark.parametrize("solver,step", STEPS)
-@pytest.mark.parametrize("alpha", [1e-3, 0.05, 7.0])
+@pytest.mark.parametrize("solver,step,alpha",
+                         [(solver, step, 0.05) for solver, step in STEPS]
+                         + [("gdnp", "subspace", 1e-3), ("gdnp", "subspace", 7.0)])
 def test_alpha_is_ridges(solver, step, alpha):
     # sum sw_i r_i^2 + alpha |w|^2: Ridge's objective, with Ridge's alpha
     X, y, sw = _regression_data(1)
@@ -164,3 +165,17 @@ def test_sigmoid_on_a9a_gdnp_no_worse_than_gd_and_agd():
         final[solver] = est.loss_curve_[-1]
     assert final["gdnp"] <= final["gd"]
     assert final["gdnp"] <= final["agd"]
+
+
+@pytest.mark.parametrize("C", [1e-2, 0.3, 1.0, 50.0])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_C_is_logistic_regressions_with_sample_weights(C, sparse):
+    # C sum_i sw_i l_i + ||w||^2 / 2, the raw weights: LogisticRegression's
+    X, y = _logistic_data(1)
+    sw = np.random.RandomState(2).uniform(0.1, 4.0, len(y))
+    ref = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-14,
+                             max_iter=1000).fit(X, y, sample_weight=sw)
+    A = sp.csr_matrix(X) if sparse else X
+    est = NormalizedLogisticRegression(C, tol=1e-18).fit(A, y, sample_weight=sw)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-6)

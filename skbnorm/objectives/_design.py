@@ -21,7 +21,7 @@ from scipy.linalg.blas import dsyrk
 from .._numba import jit
 from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
 from ._losses import loss_derivs
-from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot, row_sq_axpy
+from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot
 
 
 @jit
@@ -115,10 +115,10 @@ def _rmatmat(X, R, part, tot, nb, b0, b1):
 
 
 @jit
-def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, part_a, part_c,
-                   tot, nb, b0, b1):
+def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
+                   part_c, tot, nb, b0, b1):
     n = n_rows(X)
-    keep_r2 = r2.shape[0] > 0
+    keep_r2 = r2.shape[0] > 0 and not have_r
     margins = w.shape[0] > 0
     for blk in range(b0, b1):
         f = 0.0
@@ -134,11 +134,16 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, part_a, part_c,
             if margins:
                 # the margins of w in the same pass, while the row is in cache
                 t[i] = row_dot(X, i, w) - shift
-            val, d1, d2 = loss_derivs(code, scale * t[i] + b, y[i])
             si = s[i]
-            f += si * val
-            ri = si * d1
-            r[i] = ri
+            if have_r:
+                # r = s l' is known (a subspace step's last trial): no loss
+                ri = r[i]
+                d2 = 0.0
+            else:
+                val, d1, d2 = loss_derivs(code, scale * t[i] + b, y[i])
+                f += si * val
+                ri = si * d1
+                r[i] = ri
             sum_r += ri
             sum_rt += ri * t[i]
             e1 -= y[i] * ri
@@ -156,15 +161,6 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, part_a, part_c,
         tot[blk, 4] = e2
         tot[blk, 5] = sum_st
         tot[blk, 6] = sum_stt
-
-
-@jit
-def _col_sq(X, s, part, nb, b0, b1):
-    n = n_rows(X)
-    for blk in range(b0, b1):
-        p = part[blk]
-        for i in range(blk * n // nb, (blk + 1) * n // nb):
-            row_sq_axpy(X, i, s[i], p)
 
 
 @jit
@@ -320,7 +316,8 @@ class Design:
         out -= np.outer(total, self.xbar)
         return out
 
-    def loss_rmatvec2(self, code, t, scale, b, y, s, r, r2, G, Sw, w=None):
+    def loss_rmatvec2(self, code, t, scale, b, y, s, r, r2, G, Sw, w=None,
+                      have_r=False):
         """The loss at margins ``scale t + b`` and ``G <- X_c^T r``,
         ``Sw <- X_c^T (s t)``, ``r = s l'``, in one pass over ``X``.
 
@@ -330,7 +327,8 @@ class Design:
         :func:`~skbnorm.objectives._margins.margin_pass`); unless ``r2`` is
         empty it receives ``s l''``. With ``w`` the margins ``t <- X_c w``
         are computed in the same pass (when ``scale`` does not depend on
-        them: weight normalization's ``g/||w||_2``).
+        them: weight normalization's ``g/||w||_2``). With ``have_r`` the
+        given ``r`` is used and the loss is not evaluated (its sums are 0).
         """
         d = self.shape[1]
         part_a = partials(self.nb, d)
@@ -341,9 +339,10 @@ class Design:
         else:
             shift = self._shift(w)
         run_blocks(_loss_rmatvec2, (self.X, code, t, scale, b, y, s, r, r2, w,
-                                    shift, part_a, part_c, tot, self.nb),
+                                    shift, have_r, part_a, part_c, tot,
+                                    self.nb),
                    self.nb, self.nnz * (2 if w.shape[0] else 1)
-                   + ROW_WORK * self.shape[0])
+                   + (0 if have_r else ROW_WORK * self.shape[0]))
         block_sum(part_a, G)
         block_sum(part_c, Sw)
         sums = np.empty(7)
@@ -371,12 +370,29 @@ class Design:
         return _finish_value_grad(grad, coef, self.xbar, alpha, sums[0], sums[1])
 
     def column_sq_means(self, s):
-        """``sum_i s_i x_ij^2`` per column (uncentered)."""
-        d = self.shape[1]
-        part = partials(self.nb, d)
-        run_blocks(_col_sq, (self.X, s, part, self.nb), self.nb, self.nnz)
-        out = np.empty(d)
-        block_sum(part, out)
+        """``sum_i s_i x_ij^2`` per column (uncentered), chunk by chunk."""
+        n, d = self.shape
+        out = np.zeros(d)
+        if self.sparse:
+            # rows in chunks of about 2^16 stored values: bounded temporaries
+            X = self.X
+            indptr = X.indptr
+            lo = 0
+            while lo < n:
+                hi = int(np.searchsorted(indptr, indptr[lo] + (1 << 16),
+                                         side="right")) - 1
+                hi = min(max(hi, lo + 1), n)
+                a, z = indptr[lo], indptr[hi]
+                v = X.data[a:z].astype(np.float64)
+                w = np.repeat(s[lo:hi], np.diff(indptr[lo:hi + 1]))
+                out += np.bincount(X.indices[a:z], weights=w * v * v,
+                                   minlength=d)
+                lo = hi
+            return out
+        for lo in range(0, n, HESSIAN_BLOCK_ROWS):
+            hi = min(lo + HESSIAN_BLOCK_ROWS, n)
+            B = np.asarray(self.X[lo:hi], dtype=np.float64)
+            out += s[lo:hi] @ (B * B)
         return out
 
     def hessian(self, h, intercept):
@@ -437,10 +453,9 @@ class Design:
         return H
 
 
-@jit
 def _sub_outer(out, xbar, total):
-    for j in range(out.shape[0]):
-        out[j] -= xbar[j] * total
+    """``out -= xbar * total`` (the centering of a backward pass)."""
+    out -= xbar * total
 
 
 @jit

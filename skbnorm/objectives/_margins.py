@@ -204,20 +204,3 @@ def subspace_eval(code, T, k, c, b, y, s, r, r2, cached=False):
     out = np.empty(part.shape[1])
     block_sum(part, out)
     return out
-
-
-@jit
-def weighted_gram(T, s):
-    """``T^T diag(s) T``: the S-inner products of directions from their margins."""
-    n, k = T.shape
-    G = np.zeros((k, k))
-    for i in range(n):
-        si = s[i]
-        for j in range(k):
-            a = si * T[i, j]
-            for l in range(j, k):
-                G[j, l] += a * T[i, l]
-    for j in range(k):
-        for l in range(j):
-            G[j, l] = G[l, j]
-    return G

@@ -132,32 +132,3 @@ def _row_axpy2(X, i, a, c, out_a, out_c):
             out_c[j] += v * c
 
     return impl
-
-
-def row_sq_axpy(X, i, a, out):
-    """``out += a x_i**2`` (elementwise square)."""
-    if not isinstance(X, CSR):
-        for j in range(out.shape[0]):
-            v = X[i, j]
-            out[j] += a * v * v
-        return
-    for k in range(X.indptr[i], X.indptr[i + 1]):
-        v = X.data[k]
-        out[X.indices[k]] += a * v * v
-
-
-@overload(row_sq_axpy, jit_options=JIT_OPTIONS, inline="always")
-def _row_sq_axpy(X, i, a, out):
-    if _is_dense(X):
-        def impl(X, i, a, out):
-            for j in range(out.shape[0]):
-                v = X[i, j]
-                out[j] += a * v * v
-        return impl
-
-    def impl(X, i, a, out):
-        for k in range(X.indptr[i], X.indptr[i + 1]):
-            v = X.data[k]
-            out[X.indices[k]] += a * v * v
-
-    return impl

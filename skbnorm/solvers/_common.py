@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from .._numba import jit
 from ..objectives._margins import scale_eval
 
 #: For the (non-convex) sigmoid loss one scale search may multiply |g| by at
@@ -15,17 +14,14 @@ from ..objectives._margins import scale_eval
 SIGMOID_SCALE_GROWTH = 1.2
 
 
-@jit
 def original_grad_norm(G, gb, xbar, fit_b):
     """Norm of the gradient in ``(coef, intercept)``: ``(G + xbar gb, gb)``.
 
     In centered coordinates the model is ``x_c^T w~ + b``; with
     ``intercept = b - xbar^T w~`` the gradient in ``coef`` gains ``xbar gb``.
     """
-    acc = 0.0
-    for j in range(G.shape[0]):
-        v = G[j] + xbar[j] * gb
-        acc += v * v
+    v = G + xbar * gb if fit_b else G
+    acc = float(v @ v)
     if fit_b:
         acc += gb * gb
     return math.sqrt(acc)

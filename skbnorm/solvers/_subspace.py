@@ -68,10 +68,9 @@ import math
 
 import numpy as np
 
-from .._numba import jit
 from ..objectives._design import dot, weighted_sq_norm
 from ..objectives._losses import SIGMOID, SOFTPLUS, SQUARED
-from ..objectives._margins import margin_pass, subspace_eval, weighted_gram
+from ..objectives._margins import subspace_eval
 from ..reparam._chain import bn_chain
 from ._base import MAX_SCALE, Solver, Status
 from ._common import original_grad_norm, scale_search
@@ -118,69 +117,72 @@ def _to_unit_s_norm(v, tv, s):
     return True
 
 
-@jit
-def _cholesky_solve(H, rhs, x):
-    """Solve ``H x = rhs`` for a small symmetric ``H``; False if not PD."""
-    m = rhs.shape[0]
-    L = np.zeros((m, m))
+# The subproblem has at most MAX_DIM unknowns: its algebra runs as plain
+# Python on lists (compiling it cost 1.6 s of a 4.5 s cold first fit; it
+# costs microseconds at run time).
+
+
+def _cholesky_solve(H, rhs):
+    """Solve ``H x = rhs`` for a small symmetric ``H`` (lists); None if not PD."""
+    m = len(rhs)
+    L = [[0.0] * m for _ in range(m)]
     for j in range(m):
-        acc = H[j, j]
+        acc = H[j][j]
         for q in range(j):
-            acc -= L[j, q] * L[j, q]
+            acc -= L[j][q] * L[j][q]
         if not acc > 0.0:
-            return False
-        L[j, j] = math.sqrt(acc)
+            return None
+        L[j][j] = math.sqrt(acc)
         for i in range(j + 1, m):
-            acc = H[i, j]
+            acc = H[i][j]
             for q in range(j):
-                acc -= L[i, q] * L[j, q]
-            L[i, j] = acc / L[j, j]
-    tmp = np.zeros(m)
+                acc -= L[i][q] * L[j][q]
+            L[i][j] = acc / L[j][j]
+    tmp = [0.0] * m
     for i in range(m):
         acc = rhs[i]
         for q in range(i):
-            acc -= L[i, q] * tmp[q]
-        tmp[i] = acc / L[i, i]
+            acc -= L[i][q] * tmp[q]
+        tmp[i] = acc / L[i][i]
+    x = [0.0] * m
     for i in range(m - 1, -1, -1):
         acc = tmp[i]
         for q in range(i + 1, m):
-            acc -= L[q, i] * x[q]
-        x[i] = acc / L[i, i]
-    return True
+            acc -= L[q][i] * x[q]
+        x[i] = acc / L[i][i]
+    return x
 
 
-@jit
 def _parts(out, c, Q, alpha, k, fit_b):
-    """``(f, grad, H)`` of the subproblem from the sums ``out`` at ``c``."""
+    """``(f, grad, H)`` (lists) of the subproblem from the sums ``out`` at ``c``."""
     m = k + 1
-    grad = np.empty(m)
-    H = np.empty((m, m))
-    for j in range(m):
-        grad[j] = out[1 + j]
+    out = out.tolist()
+    grad = out[1:1 + m]
+    H = [[0.0] * m for _ in range(m)]
     q = 1 + m
     for j in range(m):
         for l in range(j, m):
-            H[j, l] = out[q]
-            H[l, j] = out[q]
+            H[j][l] = H[l][j] = out[q]
             q += 1
     f = out[0]
+    Ql = Q.tolist()
+    cl = c.tolist()
     for j in range(k):
         qc = 0.0
         for l in range(k):
-            qc += Q[j, l] * c[l]
-            H[j, l] += alpha * Q[j, l]
+            qc += Ql[j][l] * cl[l]
+            H[j][l] += alpha * Ql[j][l]
         grad[j] += alpha * qc
-        f += 0.5 * alpha * c[j] * qc
+        f += 0.5 * alpha * cl[j] * qc
     if not fit_b:
         grad[k] = 0.0
         for j in range(m):
-            H[j, k] = 0.0
-            H[k, j] = 0.0
-        H[k, k] = 1.0
+            H[j][k] = 0.0
+            H[k][j] = 0.0
+        H[k][k] = 1.0
     return f, grad, H
 
 
-@jit
 def _newton_step(grad, H, convex, curvature):
     """Newton's step on the subproblem; returns ``(ok, step, slope, gnorm, trace)``.
 
@@ -190,28 +192,28 @@ def _newton_step(grad, H, convex, curvature):
     loss's curvature (the directions have unit S-norm): at the margin 0 the
     sigmoid's curvature vanishes altogether. ``H`` receives the ridge.
     """
-    m = grad.shape[0]
+    m = len(grad)
     gnorm = 0.0
     for j in range(m):
         gnorm += grad[j] * grad[j]
     trace = 0.0
     for j in range(m):
-        trace += H[j, j]
+        trace += H[j][j]
     for j in range(m):
-        H[j, j] += 1e-12 * trace
-    rhs = -grad
-    step = np.zeros(m)
-    ok = _cholesky_solve(H, rhs, step)
-    if not ok and not convex:
+        H[j][j] += 1e-12 * trace
+    rhs = [-gj for gj in grad]
+    step = _cholesky_solve(H, rhs)
+    if step is None and not convex:
         shift = max(1e-8 * abs(trace), 1e-4 * curvature)
-        Hs = H.copy()
         for _ in range(60):
+            Hs = [row[:] for row in H]
             for j in range(m):
-                Hs[j, j] = H[j, j] + shift
-            ok = _cholesky_solve(Hs, rhs, step)
-            if ok:
+                Hs[j][j] += shift
+            step = _cholesky_solve(Hs, rhs)
+            if step is not None:
                 break
             shift *= 4.0
+    ok = step is not None
     slope = 0.0
     if ok:
         for j in range(m):
@@ -272,10 +274,11 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
             # convex subproblem the full Newton step is safe, and it is
             # taken when it shrinks the gradient (else: converged)
             if steps == 0:
-                c_new = c + step[:k]
+                c_new = c + np.asarray(step[:k])
                 b_new = b + step[k] if fit_b else b
                 out, (f_new, grad_n, _) = sub.at(c_new, b_new)
-                if float(grad_n @ grad_n) < gnorm and f_new <= f + 1e2 * rounding:
+                if sum(v * v for v in grad_n) < gnorm \
+                        and f_new <= f + 1e2 * rounding:
                     c[:] = c_new
                     b = b_new
                     f = f_new
@@ -292,12 +295,13 @@ def subspace_newton(sub, c, b, init, max_steps, grad_tol, rel_gain, convex):
             # the trace bounds the largest eigenvalue of a PSD Hessian; the
             # backtracking below corrects it where it is not
             lip = max(trace, curvature) + 1e-300
-            step = -grad / lip
+            step = [-gj / lip for gj in grad]
             slope = -gnorm / lip
+        step_c = np.asarray(step[:k])
         lam = 1.0
         accepted = False
         for _ in range(30):
-            c_new = c + lam * step[:k]
+            c_new = c + lam * step_c
             b_new = b + lam * step[k] if fit_b else b
             out, (f_new, grad_n, H_n) = sub.at(c_new, b_new)
             fresh = False
@@ -450,22 +454,15 @@ class SubspaceSolver(Solver):
             a = g / math.sqrt(nS_sq)
         else:
             nS_sq, a = 1.0, 0.0
+        # one pass: the loss at the margins a t + b (w~ = 0: all b), r = s l',
+        # r2 = s l'' and both backward products; with `reuse` the subspace
+        # step left r, r2 of this iterate, and only the products are formed
+        f, gb, _, _, _, _ = p.design.loss_rmatvec2(
+            p.code, self.t, a, b, p.y, p.s, self.r, self.r2, self.G, self.Sw,
+            have_r=self.reuse)
         if self.reuse:
-            # the subspace step left l', l'' of this iterate in r, r2
             f, gb = self.f_data, self.sum_r
             self.reuse = False
-            if has_dir:
-                p.design.rmatvec2(self.r, p.s * self.t, self.G, self.Sw)
-            else:
-                p.design.rmatvec(self.r, self.G)
-        elif has_dir:
-            f, gb, _, _, _, _ = p.design.loss_rmatvec2(p.code, self.t, a, b, p.y,
-                                                    p.s, self.r, self.r2,
-                                                    self.G, self.Sw)
-        else:
-            f, gb, _, _ = margin_pass(p.code, self.t, a, b, p.y, p.s, self.r,
-                                      self.r2)
-            p.design.rmatvec(self.r, self.G)
         self.f_data = f
         nW_sq = dot(self.w, self.w)
         self.G += p.alpha * a * self.w
@@ -620,7 +617,7 @@ class SubspaceSolver(Solver):
         T = np.empty((n, k))
         for j, col in enumerate(cols):
             T[:, j] = col
-        keep = _independent(weighted_gram(T, p.s))
+        keep = _independent((T * p.s[:, None]).T @ T)
         errs = [self.err_t] * int(has_dir) + [EPS] + [self.err_p] * int(have_p)
         if len(keep) < k:
             # nearly parallel directions (d = 1, or a converged iterate) make
@@ -772,7 +769,6 @@ def _costs(problem, woodbury=False):
 INDEPENDENCE = 1e-8
 
 
-@jit
 def _independent(G):
     """Indices of the columns kept by Gram--Schmidt on the Gram matrix ``G``.
 
@@ -781,26 +777,24 @@ def _independent(G):
     own (a Cholesky factorisation of the kept columns' Gram matrix, grown a
     column at a time).
     """
-    k = G.shape[0]
-    L = np.zeros((k, k))
+    G = G.tolist()
+    k = len(G)
+    L = []
     keep = []
     for j in range(k):
-        gjj = G[j, j]
+        gjj = G[j][j]
         if not gjj > 0.0:
             continue
-        m = len(keep)
-        row = np.zeros(m)
+        row = []
         res = gjj
-        for a in range(m):
-            acc = G[keep[a], j]
+        for a, ka in enumerate(keep):
+            acc = G[ka][j]
             for q in range(a):
-                acc -= L[a, q] * row[q]
-            row[a] = acc / L[a, a]
+                acc -= L[a][q] * row[q]
+            row.append(acc / L[a][a])
             res -= row[a] * row[a]
         if res > INDEPENDENCE * gjj:
-            for q in range(m):
-                L[m, q] = row[q]
-            L[m, m] = math.sqrt(res)
+            L.append(row + [math.sqrt(res)])
             keep.append(j)
     return keep
 
