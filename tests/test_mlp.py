@@ -179,8 +179,12 @@ def test_gdnp_loss_never_increases_and_ignores_weight_lengths():
 # -- estimators: scikit-learn's checks ----------------------------------------
 
 
+# max_iter=100 epochs, as scikit-learn's own common tests set for its MLPs
+# (sklearn.utils._test_common.instance_generator): the checks test the API,
+# and gdnp's full-batch epochs made them the slowest part of the suite
 _CHECKS = parametrize_with_checks(
-    [cls(solver=solver) for cls in (NormalizedMLPClassifier, NormalizedMLPRegressor)
+    [cls(solver=solver, max_iter=100)
+     for cls in (NormalizedMLPClassifier, NormalizedMLPRegressor)
      for solver in SOLVERS],
 )
 

@@ -144,6 +144,7 @@ def test_badly_scaled_features(factor):
         _assert_finite_fit(est)
 
 
+@pytest.mark.needs_jit  # ten fits of 2000 iterations
 def test_separable_data_warns_and_stays_finite():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((100, 2))
