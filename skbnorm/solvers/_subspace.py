@@ -224,10 +224,11 @@ def _newton_step(grad, H, convex, curvature):
 class _Subproblem:
     """The objective of the subspace problem in ``(c_0 .. c_{k-1}, b)``."""
 
-    def __init__(self, problem, T, k, Q):
+    def __init__(self, problem, T, slots, Q):
         self.p = problem
         self.T = T
-        self.k = k
+        self.slots = slots
+        self.k = len(slots)
         self.Q = Q
         n = problem.n_samples
         self.r = np.empty(n)
@@ -239,7 +240,7 @@ class _Subproblem:
 
     def at(self, c, b):
         p = self.p
-        out = subspace_eval(p.code, self.T, self.k, c, b, p.y, p.s, self.r,
+        out = subspace_eval(p.code, self.T, self.slots, c, b, p.y, p.s, self.r,
                             self.r2)
         return out, self.parts(out, c)
 
@@ -361,6 +362,8 @@ class SubspaceSolver(Solver):
         self.Sw = np.empty(d)
         self.gw = np.empty(d)
         self.tg = np.empty(n)
+        # the margins of the subspace's (at most three) directions
+        self.T = np.zeros((n, 3))
         self.p_dir = np.zeros(d)
         self.tp = np.zeros(n)
         self.have_p = False
@@ -591,7 +594,6 @@ class SubspaceSolver(Solver):
 
     def _step(self):
         p = self.problem
-        n = p.n_samples
         g = self.g
         has_dir = g != 0.0
         self._direction()
@@ -602,53 +604,65 @@ class SubspaceSolver(Solver):
         if not _to_unit_s_norm(self.gw, self.tg, p.s):
             return Status.STALLED
         have_p = self.have_p
-        cols = []
-        vecs = []
+        # the margins of the directions in the slots of T: 0 the current
+        # direction v_0, 1 the descent direction v_1, 2 the previous move
+        T = self.T
+        T[:, 1] = self.tg
+        slots = [1]
+        vecs = {1: self.gw}
+        errs = {1: EPS}
         if has_dir:
             inv = 1.0 / math.sqrt(self.nS_sq)
-            cols.append(self.t * inv)
-            vecs.append(self.w * inv)
-        cols.append(self.tg)
-        vecs.append(self.gw)
+            np.multiply(self.t, inv, out=T[:, 0])
+            slots.insert(0, 0)
+            vecs[0] = self.w * inv
+            errs[0] = self.err_t
+        else:
+            T[:, 0] = 0.0
         if have_p:
-            cols.append(self.tp)
-            vecs.append(self.p_dir)
-        k = len(cols)
-        T = np.empty((n, k))
-        for j, col in enumerate(cols):
-            T[:, j] = col
-        keep = _independent((T * p.s[:, None]).T @ T)
-        errs = [self.err_t] * int(has_dir) + [EPS] + [self.err_p] * int(have_p)
-        if len(keep) < k:
+            T[:, 2] = self.tp
+            slots.append(2)
+            vecs[2] = self.p_dir
+            errs[2] = self.err_p
+        else:
+            T[:, 2] = 0.0
+        # the subproblem's derivatives at the current iterate, from the
+        # evaluation's per-row l' and l'': no transcendental pass; with them
+        # the directions' S-Gram matrix
+        init, gram = subspace_eval(p.code, T, slots, np.zeros(len(slots)),
+                                   self.b, p.y, p.s, self.r, self.r2,
+                                   cached=True)
+        keep = [slots[j] for j in _independent(gram[np.ix_(slots, slots)])]
+        if len(keep) < len(slots):
             # nearly parallel directions (d = 1, or a converged iterate) make
             # the solve's coefficients large and of opposite signs: the
             # combined margins would lose the digits that cancel (with v_1
             # along v_0 the step is a search of the length alone)
-            cols = [cols[j] for j in keep]
-            vecs = [vecs[j] for j in keep]
-            errs = [errs[j] for j in keep]
-            have_p = have_p and (k - 1) in keep
-            k = len(cols)
-            T = np.ascontiguousarray(T[:, keep])
+            for j in slots:
+                if j not in keep:
+                    T[:, j] = 0.0
+            slots = keep
+            have_p = have_p and 2 in slots
+            init, _ = subspace_eval(p.code, T, slots, np.zeros(len(slots)),
+                                    self.b, p.y, p.s, self.r, self.r2,
+                                    cached=True)
+        k = len(slots)
+        vecs = [vecs[j] for j in slots]
+        errs = [errs[j] for j in slots]
         Q = np.empty((k, k))
         for j in range(k):
             for l in range(j, k):
                 Q[j, l] = Q[l, j] = dot(vecs[j], vecs[l])
-        if has_dir and k == len(keep) and keep == list(range(k)):
-            # the exact Gram entry of v_0 (its norm is 1 only up to rounding)
+        if has_dir and slots[0] == 0:
+            # the exact Gram entries of v_0 (its norm is 1 only up to rounding)
             Q[0, 0] = self.nW_sq * inv * inv
-            if k > 1:
-                Q[0, 1] = Q[1, 0] = dot(self.w, self.gw) * inv
-            if have_p:
-                Q[0, 2] = Q[2, 0] = dot(self.w, self.p_dir) * inv
+            for j, slot in enumerate(slots[1:], start=1):
+                other = self.gw if slot == 1 else self.p_dir
+                Q[0, j] = Q[j, 0] = dot(self.w, other) * inv
         c = np.zeros(k)
-        if has_dir:
+        if has_dir and slots[0] == 0:
             c[0] = g
-        sub = _Subproblem(p, T, k, Q)
-        # the subproblem's derivatives at the current iterate, from the
-        # evaluation's per-row l' and l'': no transcendental pass
-        init = subspace_eval(p.code, T, k, c, self.b, p.y, p.s,
-                             self.r, self.r2, cached=True)
+        sub = _Subproblem(p, T, slots, Q)
         init[0] = self.f_data
         f_new, b_new, steps, fresh, sum_r = subspace_newton(
             sub, c, self.b, init, self.n_search, self.search_tol,
@@ -663,7 +677,7 @@ class SubspaceSolver(Solver):
         # a step may leave f unchanged up to its rounding (see subspace_newton)
         if steps == 0 or not f_new <= self.f + 1e-13 * abs(self.f):
             return Status.STALLED
-        tt = _combine(T, c)
+        tt = _combine(T, slots, c)
         nn_sq = weighted_sq_norm(tt, p.s)
         g_new = math.sqrt(nn_sq)
         if not (g_new > 0.0 and np.isfinite(g_new)):
@@ -674,16 +688,16 @@ class SubspaceSolver(Solver):
             edge = 2
             c = c * (self.g_cap / g_new)
             g_new = self.g_cap
-            tt = _combine(T, c)
+            tt = _combine(T, slots, c)
         # the move p = w~_new - w~_old and its margins, from the same
         # coefficients: near convergence the move is tiny, and forming it as
         # a difference of the two iterates would leave p and its margins
         # inconsistent after the renormalisation below
         dc = c.copy()
-        if has_dir:
+        if has_dir and slots[0] == 0:
             dc[0] = c[0] - g
         self.t = tt / g_new
-        tp = _combine(T, dc)
+        tp = _combine(T, slots, dc)
         w_new = _combine_vectors(vecs, c) / g_new
         p_new = _combine_vectors(vecs, dc)
         self.w = w_new
@@ -799,11 +813,11 @@ def _independent(G):
     return keep
 
 
-def _combine(T, c):
-    """``sum_j c_j T[:, j]`` in column order (the old kernel's rounding)."""
-    out = T[:, 0] * c[0]
-    for j in range(1, T.shape[1]):
-        out = out + T[:, j] * c[j]
+def _combine(T, slots, c):
+    """``sum_j c_j T[:, slots[j]]`` in slot order (the old kernel's rounding)."""
+    out = T[:, slots[0]] * c[0]
+    for j in range(1, len(slots)):
+        out += T[:, slots[j]] * c[j]
     return out
 
 
