@@ -51,9 +51,9 @@ def test_softmax_subspace_derivatives_match_finite_differences():
     c = rng.standard_normal((K, k))
     b = rng.standard_normal(K)
     P = np.empty((60, K))
-    out = softmax_subspace_eval(T, c, b, y, s, P)
+    f0, grad0, H = softmax_subspace_eval(T, c, b, y, s, P)
     m = K * (k + 1)
-    np.testing.assert_allclose(out[0], _subspace_objective(T, c, b, y, s),
+    np.testing.assert_allclose(f0, _subspace_objective(T, c, b, y, s),
                                rtol=1e-12)
     x0 = np.column_stack([c, b]).ravel()
 
@@ -64,22 +64,22 @@ def test_softmax_subspace_derivatives_match_finite_differences():
     h = 1e-5
     grad = np.array([(f(x0 + h * e) - f(x0 - h * e)) / (2 * h)
                      for e in np.eye(m)])
-    np.testing.assert_allclose(out[1:1 + m], grad, rtol=1e-7, atol=1e-10)
-    H = np.zeros((m, m))
-    H[np.triu_indices(m)] = out[1 + m:]
-    H = H + np.triu(H, 1).T
+    np.testing.assert_allclose(grad0, grad, rtol=1e-7, atol=1e-10)
+    assert np.array_equal(H, H.T)
 
     def g(x):
         v = x.reshape(K, k + 1)
         return softmax_subspace_eval(T, v[:, :k].copy(), v[:, k].copy(), y, s,
-                                     np.empty((60, K)))[1:1 + m]
+                                     np.empty((60, K)))[1]
 
     Hfd = np.array([(g(x0 + h * e) - g(x0 - h * e)) / (2 * h)
                     for e in np.eye(m)])
     np.testing.assert_allclose(H, Hfd, rtol=1e-6, atol=1e-9)
     # the cached evaluation reads the softmax instead of computing it
-    cached = softmax_subspace_eval(T, c, b, y, s, P, cached=True)
-    np.testing.assert_allclose(cached[1:], out[1:], rtol=1e-13, atol=1e-16)
+    fc, gc, Hc = softmax_subspace_eval(T, c, b, y, s, P, cached=True)
+    assert fc == 0.0
+    np.testing.assert_allclose(gc, grad0, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(Hc, H, rtol=1e-13, atol=1e-16)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -196,3 +196,157 @@ def test_multinomial_needs_the_subspace_step():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
     assert est.multi_class_ == "ovr" and isinstance(est.loss_curve_, list)
+
+
+# -- Newton-CG in the Kronecker metric (the default beyond tiny problems) --
+
+def _solver_at(seed=4, n=400, d=6, K=4, alpha=0.05, fit_intercept=True,
+               sparse=False):
+    from skbnorm.solvers._base import SolverOptions
+    from skbnorm.solvers._multinomial import MultinomialSolver
+
+    X, y, s, rng = _data(seed, n=n, d=d, K=K)
+    xbar = s @ X if fit_intercept else np.zeros(d)
+    p = MultinomialProblem(Design(sp.csr_matrix(X) if sparse else X, xbar), y,
+                           K, s, alpha, fit_intercept, 1e-6)
+    solver = MultinomialSolver(p, SolverOptions())
+    solver.start(0.3 * rng.standard_normal((K, d)),
+                 rng.standard_normal(K) if fit_intercept else np.zeros(K), 0)
+    solver.kind = "kron"  # whatever the cost rule picks at this size
+    solver.evaluate()
+    return solver, X - xbar, s, rng
+
+
+def _kron_reference(solver, Xc, s):
+    P = solver.P
+    A = np.diag(s @ P) - (P * s[:, None]).T @ P
+    S = Xc.T @ (s[:, None] * Xc)
+    d = Xc.shape[1]
+    return np.kron(A, S) + solver.problem.alpha * np.eye(A.shape[0] * d), A
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_kron_metric_solves_its_matrix(fit_intercept):
+    from skbnorm.solvers._multinomial import KronMetric
+
+    solver, Xc, s, rng = _solver_at(fit_intercept=fit_intercept)
+    K, d = solver.W.shape
+    M, A = _kron_reference(solver, Xc, s)
+    kron = KronMetric(solver.problem, solver.P)
+    G = rng.standard_normal((K, d))
+    gb = rng.standard_normal(K)
+    gb -= gb.mean()  # the gradient has no part along the common shift
+    V, vb = kron.solve(G, gb)
+    np.testing.assert_allclose(V.ravel(), np.linalg.solve(M, G.ravel()),
+                               rtol=1e-9, atol=1e-12)
+    if fit_intercept:
+        np.testing.assert_allclose(vb, np.linalg.pinv(A) @ gb, rtol=1e-8,
+                                   atol=1e-10)
+    else:
+        assert not vb.any()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hessian_product_and_newton_cg_decrement(sparse):
+    from skbnorm.solvers._metric import Factor
+    from skbnorm.solvers._multinomial import _stack
+
+    solver, Xc, s, rng = _solver_at(sparse=sparse)
+    p = solver.problem
+    K, d = solver.W.shape
+    H = p.full_hessian(solver.P)
+    V = rng.standard_normal((K, d))
+    vb = rng.standard_normal(K)
+    vb -= vb.mean()  # off the null direction the matrix was given
+    HV, hb, TV = solver._hessian_product(V, vb)
+    ref = (H @ _stack(V, vb, True)).reshape(K, d + 1)
+    np.testing.assert_allclose(HV, ref[:, :d], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(hb, ref[:, d], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(TV, Xc @ V.T, rtol=1e-10, atol=1e-13)
+    # CG's decrement: a lower bound within its error estimate of Newton's
+    g = _stack(solver.G, solver.gb, True)
+    exact = 0.5 * g @ Factor(H).solve(g)
+    dec, err = solver._newton_cg(0.0, 1e-6)
+    assert dec <= exact * (1 + 1e-10)
+    np.testing.assert_allclose(dec, exact, rtol=1e-5)
+    X, TX = solver.newton_dir
+    np.testing.assert_allclose(TX, Xc @ X.T, rtol=1e-8, atol=1e-12)
+    dec1, err1 = solver._newton_cg(0.0, 0.5)
+    assert dec1 <= exact * (1 + 1e-10) and dec1 + 4 * err1 >= 0.5 * exact
+
+
+def test_subspace_value_grams_and_columns_match_numpy():
+    from skbnorm.objectives._softmax import (
+        class_grams,
+        combine,
+        softmax_subspace_value,
+        stack_columns,
+    )
+
+    X, y, s, rng = _data(5, n=5000, K=4)
+    T = rng.standard_normal((5000, 4, 3))
+    c = rng.standard_normal((4, 3))
+    b = rng.standard_normal(4)
+    P = np.empty((5000, 4))
+    f = softmax_subspace_value(T, c, b, y, s, P)
+    np.testing.assert_allclose(f, _subspace_objective(T, c, b, y, s),
+                               rtol=1e-12)
+    np.testing.assert_allclose(
+        P, softmax(np.einsum("nqj,qj->nq", T, c) + b, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(class_grams(T, s),
+                               np.einsum("nqa,n,nqb->qab", T, s, T),
+                               rtol=1e-12)
+    np.testing.assert_allclose(combine(T, c), np.einsum("nqj,qj->nq", T, c),
+                               rtol=1e-12, atol=1e-14)
+    A, B, C = (rng.standard_normal((5000, 4)) for _ in range(3))
+    sc = rng.standard_normal((4, 3))
+    ref = np.stack([A * sc[:, 0], B * sc[:, 1], C * sc[:, 2]], axis=2)
+    assert np.array_equal(stack_columns(A, B, C, sc), ref)
+
+
+def _many_coefficients(n=3000, d=60, K=4, seed=6):
+    # K (d + 1) > 128 coefficients: the default takes Newton-CG
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((K, d)) * 0.3
+    y = np.argmax(X @ W.T + rng.gumbel(size=(n, K)), axis=1)
+    return X, y
+
+
+def test_newton_cg_default_matches_newton_and_logistic_regression():
+    X, y = _many_coefficients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        cg = NormalizedLogisticRegression().fit(X, y)
+    newton = NormalizedLogisticRegression(metric="hessian").fit(X, y)
+    assert cg.suboptimality_[0] <= 1e-6
+    ref = _reference(X, y, 1.0)
+    f_ref = _lr_objective(ref, X, y)
+    for est in (cg, newton):
+        assert (_lr_objective(est, X, y) - f_ref) / f_ref <= 1e-6
+    np.testing.assert_allclose(cg.predict_proba(X), ref.predict_proba(X),
+                               atol=2e-3)
+    # tight tol: the same minimiser
+    tight = NormalizedLogisticRegression(tol=1e-13).fit(X, y)
+    np.testing.assert_allclose(tight.coef_, ref.coef_, rtol=1e-5, atol=1e-7)
+
+
+def _lr_objective(est, X, y, C=1.0):
+    L = X @ est.coef_.T + est.intercept_
+    loss = logsumexp(L, axis=1) - L[np.arange(len(y)), y]
+    return C * loss.sum() + 0.5 * np.sum(est.coef_ ** 2)
+
+
+def test_newton_cg_fit_does_not_depend_on_thread_count():
+    from skbnorm import _threads
+
+    X, y = _many_coefficients(n=20000, d=40, K=5)
+    fits = []
+    try:
+        for k in (1, 2):
+            _threads.set_num_threads(k)
+            fits.append(NormalizedLogisticRegression().fit(X, y))
+    finally:
+        _threads.set_num_threads(_threads._default_threads())
+    assert np.array_equal(fits[0].coef_, fits[1].coef_)
+    assert fits[0].n_iter_ == fits[1].n_iter_

@@ -231,7 +231,9 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                     "intercept_": b - W @ xbar if self.fit_intercept else b * 0}
 
         solver = MultinomialSolver(problem, self._options())
-        with blas_single_thread(design.nnz):
+        # always: the multinomial's small matrix products are many, and
+        # OpenBLAS's threads spinning between them cost more than they save
+        with blas_single_thread():
             solver.start(coef0, b0, rng)
             status = self._iterate(solver, ctx, reconstruct)
         W, b = solver.result()
