@@ -88,8 +88,13 @@ SOLVER_DOC = r"""
         covariance), ``"diagonal"`` (the Hessian's diagonal, BN's per-unit
         scaling), ``"identity"`` (``grad_w f`` itself, the subspace step of
         earlier versions; convex losses only). ``"auto"``: ``"hessian"``
-        up to 2048 features, else ``"diagonal"``. Unused by the other
-        solvers.
+        up to 2048 features, else ``"diagonal"``. The multinomial fit
+        (more than two classes) takes ``"auto"``: the whole Hessian while it
+        has at most 128 coefficients ``n_classes (n_features + 1)``, beyond
+        that Newton's direction by conjugate gradients preconditioned by a
+        Kronecker-factored metric (``S`` times the class covariance of the
+        softmax); ``"hessian"``: the whole Hessian whatever its size;
+        ``"S"``: the first metric kept. Unused by the other solvers.
 
     fit_intercept : bool, default=True
         Fit an intercept (the BN shift). With False the model is
