@@ -24,6 +24,7 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
+import numpy as np
 from _harness import Table, make_dense, make_sparse_a9a_like
 from sklearn.exceptions import ConvergenceWarning
 
@@ -51,12 +52,17 @@ def input_bytes(X, y):
 
 
 def estimator(solver, max_iter):
-    """``"gdnp-subspace"`` is gdnp with ``direction_step="subspace"``."""
+    """``"gdnp"`` is Kohler et al.'s step (``direction_step="paper"``),
+    ``"gdnp-subspace"`` the subspace step along ``grad_w f`` (identity
+    metric)."""
     options = {}
-    if solver == "gdnp-subspace":
-        solver, options = "gdnp", {"direction_step": "subspace"}
-    return NormalizedLogisticRegression(solver=solver, max_iter=max_iter, tol=0.0,
-                                        random_state=0, **options)
+    if solver == "gdnp":
+        options = {"direction_step": "paper", "metric": "identity"}
+    elif solver == "gdnp-subspace":
+        solver, options = "gdnp", {"direction_step": "subspace",
+                                   "metric": "identity"}
+    return NormalizedLogisticRegression(solver=solver, max_iter=max_iter, C=np.inf,
+                                        tol=0.0, random_state=0, **options)
 
 
 def warm_up(solver, X, y):
@@ -145,7 +151,9 @@ def run(quick):
          "traced extra/(n+d) B", "traced extra/input", "RSS extra MB",
          "RSS extra/(n+d) B", "RSS extra/input"],
         note=(
-            f"fit with max_iter={max_iter}, tol=0, fit_intercept=True; input = X "
+            f"fit with max_iter={max_iter}, C=np.inf, tol=0, fit_intercept=True "
+            "(gdnp: direction_step='paper'; gdnp-subspace: metric='identity'); "
+            "input = X "
             "(CSR arrays or dense buffer) + y, float64. traced: tracemalloc peak "
             "during fit in this process (NumPy allocations; numba-internal "
             "allocations inside the kernels are not traced). RSS: increase of "
