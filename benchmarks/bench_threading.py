@@ -17,6 +17,16 @@ policies: numba's ``workqueue`` layer, its ``omp`` layer (GNU OpenMP) with
 and ``ACTIVE``, its ``tbb`` layer when the ``tbb`` package is installed
 (``pip install tbb``: a benchmark-only dependency), and the package's pool.
 
+Measured here (2 cores): every policy but OpenMP's spinning ones costs the
+2x of sharing on this long pass (about 2 ms); OpenMP's default and ACTIVE
+wait policies 2.5-4x. The collapse the old core showed (19-30x for two
+whole fits) comes from many short parallel regions -- a fit's O(n) passes
+of tens of microseconds, between which OpenMP's threads spin -- which a
+single long pass does not show; ``bench_startup.py``'s two-process table
+measures whole fits. The package's pool matches the best layers here,
+compiles without ``parallel=True`` (0.4 s saved per kernel) and needs no
+environment variable from the user.
+
 Run: ``python benchmarks/bench_threading.py`` (about a minute).
 """
 
@@ -97,7 +107,12 @@ POLICIES = [
                                       "OMP_WAIT_POLICY": "PASSIVE"}),
     ("omp, OMP_WAIT_POLICY=ACTIVE", {"NUMBA_THREADING_LAYER": "omp",
                                      "OMP_WAIT_POLICY": "ACTIVE"}),
-    ("tbb", {"NUMBA_THREADING_LAYER": "tbb"}),
+    # pip's tbb wheel puts libtbb.so.12 in the environment's lib/, which the
+    # loader does not search by itself
+    ("tbb", {"NUMBA_THREADING_LAYER": "tbb",
+             "LD_LIBRARY_PATH": os.pathsep.join(
+                 [os.path.join(sys.prefix, "lib"),
+                  os.environ.get("LD_LIBRARY_PATH", "")])}),
     ("skbnorm pool (serial kernels, blocking workers)", {}),
 ]
 

@@ -28,7 +28,8 @@ if str(HERE) not in sys.path:
 
 from _harness import machine_info  # noqa: E402
 
-SUITES = ["kernels", "parallel", "solution", "scaling", "memory", "startup", "mlp"]
+SUITES = ["defaults", "startup", "kernels", "threading", "parallel", "solution",
+          "scaling", "memory", "mlp"]
 
 
 def parse_args(argv=None):
