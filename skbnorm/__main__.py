@@ -177,8 +177,8 @@ def main(argv=None):
                    quiet=args.quiet)
     print(format_table(rows))
     print("(raw a9a with an intercept has no minimiser: the loss approaches its "
-          "infimum 0.3226207079 as ||coef|| grows, and no solver can converge; "
-          "conv is 'no' when the fit warned)")
+          "infimum 0.3226207079 as ||coef|| grows: a fit can only come within "
+          "tol of it; conv is 'no' when the fit warned)")
     print(f"\ntotal {time.perf_counter() - start:.1f} s (a first run includes "
           "numba compilation)")
 

@@ -277,6 +277,15 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
     def _problem(self, design, y, s, code, alpha):
         return Problem(design, y, s, code, alpha, self.fit_intercept, self.tol)
 
+    def _end_callbacks(self, ctx, X, y):
+        """Close the fit's callback context with the fitted coefficients."""
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y,
+                reconstruction_attributes={"coef_": self.coef_,
+                                           "intercept_": self.intercept_},
+            )
+
     def _init_callbacks(self, X, y, n_tasks, sample_weight):
         if not getattr(self, "_skl_callbacks", None):
             return None

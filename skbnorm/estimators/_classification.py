@@ -199,12 +199,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                 None if results[0].direction_norm_curve is None
                 else [r.direction_norm_curve for r in results]
             )
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y,
-                reconstruction_attributes={"coef_": self.coef_,
-                                           "intercept_": self.intercept_},
-            )
+        self._end_callbacks(ctx, X, y)
         return self
 
     def _multinomial(self):
@@ -253,12 +248,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         res = _MultinomialResult(curve, self.grad_norm_curve_, status,
                                  self.suboptimality_[0])
         self._warn_status(res)
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y,
-                reconstruction_attributes={"coef_": self.coef_,
-                                           "intercept_": self.intercept_},
-            )
+        self._end_callbacks(ctx, X, y)
         return self
 
     def decision_function(self, X):

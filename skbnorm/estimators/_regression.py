@@ -178,12 +178,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         self.scale_ = float(res.scale)
         self.suboptimality_ = float(res.suboptimality)
         self.lipschitz_ = problem.lipschitz_if_known
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y,
-                reconstruction_attributes={"coef_": self.coef_,
-                                           "intercept_": self.intercept_},
-            )
+        self._end_callbacks(ctx, X, y)
         return self
 
     def predict(self, X):

@@ -71,6 +71,7 @@ from ._subspace import (
     SUBSPACE_REL_GAIN,
     _costs,
     _independent,
+    refresh_pays,
 )
 
 
@@ -393,20 +394,8 @@ class MultinomialSolver:
             return False
         if self.kind == "kron":
             return True
-        if self.metric_cost <= 2.0 * self.step_cost:
-            return True
-        if not self.ratios:
-            return False
-        ratio = max(self.ratios[-2:])
-        if ratio >= 1.0:
-            return True
-        p = self.problem
-        target = max(p.tol, 1e-16)
-        dec = self._last_rel
-        if not dec > target:
-            return False
-        stale = math.log(target / dec) / math.log(max(ratio, 1e-300))
-        return self.metric_cost + 2 * self.step_cost < stale * self.step_cost
+        return refresh_pays(self.metric_cost, self.step_cost, self.ratios,
+                            self._last_rel, self.problem.tol)
 
     def _directions(self):
         """``-M^{-1} grad F`` class by class (``K x d``), with its margins

@@ -500,24 +500,8 @@ class SubspaceSolver(Solver):
             return False
         if self.metric == "diagonal":
             return True
-        # a refresh costs about what it cost last time; a stale iteration
-        # what the last ones cost. Newton from a fresh metric needs about two
-        # more iterations; the stale metric about log(tol/dec)/log(ratio).
-        if self.metric_cost <= 2.0 * self.step_cost:
-            return True
-        if not self.ratios:
-            return False
-        ratio = max(self.ratios[-2:])
-        if ratio >= 1.0:
-            return True
-        p = self.problem
-        dec = self._last_decrement_rel
-        target = max(p.tol, 1e-16)
-        if not dec > target:
-            return False
-        stale_iters = math.log(target / dec) / math.log(max(ratio, 1e-300))
-        return self.metric_cost + 2.0 * self.step_cost \
-            < stale_iters * self.step_cost
+        return refresh_pays(self.metric_cost, self.step_cost, self.ratios,
+                            self._last_decrement_rel, self.problem.tol)
 
     def _update_metric(self):
         if not self._refresh_pays():
@@ -754,6 +738,28 @@ NS_PER_FLOP_FACTOR = 0.1   # Cholesky factorisation
 NS_PER_CSR_VALUE = 1.7     # one stored value in a pass over CSR X
 NS_PER_DENSE_VALUE = 0.25  # one value in a pass over dense X
 NS_PER_ROW = 120.0         # an iteration's O(n) work (margins, Newton trials)
+
+
+def refresh_pays(metric_cost, step_cost, ratios, rel_decrement, tol):
+    """Whether forming a fresh metric costs less than going on with the stale.
+
+    A refresh costs about what it cost last time, a stale iteration what the
+    last ones cost. Newton from a fresh metric needs about two more
+    iterations; the stale metric, whose decrement falls by ``ratio`` an
+    iteration, about ``log(tol / dec) / log(ratio)``.
+    """
+    if metric_cost <= 2.0 * step_cost:
+        return True
+    if not ratios:
+        return False
+    ratio = max(ratios[-2:])
+    if ratio >= 1.0:
+        return True
+    target = max(tol, 1e-16)
+    if not rel_decrement > target:
+        return False
+    stale_iters = math.log(target / rel_decrement) / math.log(max(ratio, 1e-300))
+    return metric_cost + 2.0 * step_cost < stale_iters * step_cost
 
 
 def _costs(problem, woodbury=False):
