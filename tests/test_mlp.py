@@ -428,6 +428,56 @@ def test_divergence_warns_and_keeps_finite_parameters():
     assert np.all(np.isfinite(clf.predict(X)))
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_regressor_raw_scale_targets(solver):
+    # raw diabetes targets (25-346) made the defaults diverge to predictions
+    # near -9e5 (test R^2 -1.5e8); standardised internally, the fit is the
+    # same for y and 1e4 * y and beats predicting the mean on held-out rows.
+    # The two standardised targets differ by rounding, which 200 epochs of
+    # training amplify (agd's momentum most: 3.5e-5 measured) -- hence rtol
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    Xa, Xb, ya, yb = train_test_split(X, y, test_size=0.25, random_state=0)
+    preds = []
+    for factor in (1.0, 1e4):
+        reg = NormalizedMLPRegressor(solver=solver, random_state=0)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Stopped at max_iter",
+                                    ConvergenceWarning)
+            warnings.filterwarnings("error", ".*diverged", ConvergenceWarning)
+            reg.fit(Xa, factor * ya)
+        assert np.all(np.isfinite(reg.predict(Xb)))
+        assert reg.score(Xb, factor * yb) > 0.1
+        preds.append(reg.predict(Xb) / factor)
+    np.testing.assert_allclose(preds[1], preds[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("learning_rate", [1.05, 1.2])
+def test_unstable_fit_returns_the_best_epoch_not_the_last(learning_rate):
+    # full-batch gd past its stable step: at 1.05 the loss falls from 0.89
+    # to 0.02, then climbs to 1.1 and the fit stops on "no improvement"; at
+    # 1.2 it overflows. Either way the model returned is the best seen
+    # (batch_size = n: an epoch's loss is that of the parameters it starts
+    # from), never the last one, and never worse than the start
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    y = X @ rng.randn(4)
+    reg = NormalizedMLPRegressor(solver="gd", hidden_layer_sizes=(20,),
+                                 learning_rate=learning_rate, batch_size=200,
+                                 max_iter=300, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        reg.fit(X, y)
+    half_mse = np.mean((reg.predict(X) - y) ** 2) / np.var(y) / 2
+    coef_norm = sum(np.sum(W * W) for W in reg.coefs_)
+    objective = half_mse + reg.alpha / 200 / 2 * coef_norm
+    np.testing.assert_allclose(objective, min(reg.loss_curve_), rtol=1e-9)
+    assert objective <= reg.loss_curve_[0] * (1 + 1e-12)
+    assert reg.loss_curve_[-1] > 2 * objective
+
+
 def test_regressor_fits_a_smooth_function():
     rng = np.random.RandomState(0)
     X = rng.randn(1000, 3)

@@ -22,6 +22,10 @@ from ._model import Network
 from ._network import init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
+# a fit whose last epoch's loss exceeds this multiple of its best one was
+# unstable: it returns the best parameters, and warns
+UNSTABLE_RISE = 2.0
+
 _NORM = {"gd": None, "agd": None, "bn": "bn", "wn": "wn", "gdnp": "bn"}
 
 _MODEL_DOC = r"""
@@ -418,7 +422,12 @@ class _NormalizedMLPBase(BaseEstimator):
         # continuing with early stopping, the best so far is where we start
         best_params = (_copy_params(params)
                        if continuing and self.early_stopping else None)
-        last_good = _copy_params(params)
+        # what a diverged fit returns: the parameters with the lowest
+        # training loss seen, or the starting ones if no epoch ended finite
+        # -- never a model worse than the one the fit started from. A gdnp
+        # iteration's loss is that of its result; a minibatch epoch's is
+        # measured along the way, from the parameters it started with
+        best_seen, best_seen_loss = _copy_params(params), np.inf
         diverged = None
         converged = False
         first_loss = None
@@ -429,6 +438,7 @@ class _NormalizedMLPBase(BaseEstimator):
                                       self.n_bisection)
                 self.t_ += 1
             else:
+                epoch_start = _copy_params(params)
                 order = rng.permutation(n)
                 total = used = 0.0
                 for batch in np.array_split(order, n_batches):
@@ -462,11 +472,14 @@ class _NormalizedMLPBase(BaseEstimator):
                 elif first_loss is not None and loss > 1e6 * first_loss:
                     diverged = f"a loss above 1e6 times the first epoch's ({loss:.3g})"
             if diverged is not None:
-                params = last_good
+                params = best_seen
                 self.t_ = t_start
                 break
             first_loss = loss if first_loss is None else first_loss
-            last_good = _copy_params(params)
+            if loss < best_seen_loss:
+                best_seen_loss = loss
+                best_seen = (_copy_params(params) if self.solver == "gdnp"
+                             else epoch_start)
             self.n_iter_ += 1
             self.loss_curve_.append(float(loss))
             if self.verbose:
@@ -489,11 +502,23 @@ class _NormalizedMLPBase(BaseEstimator):
             if no_improvement > self.n_iter_no_change:
                 converged = True
                 break
+        # a loss that ends far above its best without overflowing is an
+        # unstable step too (measured: gd at twice its stable step falls to
+        # 0.02, then climbs to 1.1, above the starting 0.89, and stops on
+        # "no improvement"); early stopping already keeps its best model
+        last_loss = self.loss_curve_[-1] if self.n_iter_ else np.inf
+        if (diverged is None and not self.early_stopping
+                and np.isfinite(best_seen_loss)
+                and last_loss > UNSTABLE_RISE * best_seen_loss):
+            diverged = (f"the training loss rose from {best_seen_loss:.3g} "
+                        f"to {last_loss:.3g}")
+            params = best_seen
         if diverged is not None:
             warnings.warn(
                 f"solver={self.solver!r} diverged ({diverged}) after "
                 f"{self.n_iter_} epochs with learning_rate={self.learning_rate}; "
-                "the parameters of the last finite epoch are kept. Lower the "
+                "the parameters of the epoch with the lowest training loss "
+                "are kept (the initial ones if none ended finite). Lower the "
                 "learning rate.",
                 ConvergenceWarning,
                 stacklevel=3,
@@ -757,7 +782,12 @@ class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
 """
         + _MODEL_DOC
         + """
-    The output layer is linear; the loss is half the squared error.
+    The output layer is linear; the loss is half the squared error of the
+    standardised targets: ``y`` minus its (sample-weighted) mean, divided by
+    its standard deviation, each target on its own, as ``predict`` undoes.
+    So the defaults suit targets of any scale, the loss (``loss_curve_``)
+    is in units of the targets' variance, and ``alpha`` penalises the output
+    layer on that scale.
 """
         + _PARAMS_DOC
         + """
@@ -808,8 +838,16 @@ class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
         """
         reset = not (self.warm_start and hasattr(self, "coefs_"))
         X, y, sw = self._validate_fit(X, y, sample_weight, reset=reset)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        Y = np.ascontiguousarray(Y, dtype=X.dtype)
+        Y = np.asarray(y.reshape(-1, 1) if y.ndim == 1 else y, dtype=np.float64)
+        # the network fits standardised targets, so that the same steps and
+        # initial weights suit targets of any scale (raw diabetes targets of
+        # 25-346 diverged at the defaults); every fit sets the scaling from
+        # its own targets, a warm start included
+        mean = np.average(Y, axis=0, weights=sw)
+        scale = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=sw))
+        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        self._y_mean, self._y_scale = mean, scale
+        Y = np.ascontiguousarray((Y - mean) / scale, dtype=X.dtype)
         self._one_target = y.ndim == 1
         self.out_activation_ = "identity"
         return self._fit(X, Y, sw, None)
@@ -837,5 +875,6 @@ class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions.
         """
-        O = self._raw_output(X)
+        O = self._raw_output(X) * self._y_scale + self._y_mean
+        O = O.astype(self.coefs_[0].dtype, copy=False)
         return O[:, 0] if self._one_target else O
