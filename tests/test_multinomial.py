@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skbnorm import NormalizedLogisticRegression
 from skbnorm.objectives import Design
 from skbnorm.objectives._softmax import softmax_pass, softmax_subspace_eval
+from skbnorm.solvers._base import Status
 from skbnorm.solvers._multinomial import MultinomialProblem
 
 
@@ -350,3 +351,23 @@ def test_newton_cg_fit_does_not_depend_on_thread_count():
         _threads.set_num_threads(_threads._default_threads())
     assert np.array_equal(fits[0].coef_, fits[1].coef_)
     assert fits[0].n_iter_ == fits[1].n_iter_
+
+
+def test_newton_cg_line_step_moves_margins_with_coefficients():
+    # the line step moves W, b and the cached margins together: after it the
+    # margins are X_c W^T, the softmax is that of the new point, and the
+    # objective fell
+    solver, Xc, s, _ = _solver_at(fit_intercept=True)
+    f0, G, gb = solver.f, solver.G.copy(), solver.gb.copy()
+    assert solver.newton_dir is not None
+    V, _ = solver.newton_dir
+    slope = -float(np.sum(G * V) + gb @ solver.newton_b)
+    assert slope < 0
+    assert solver.step() == Status.RUNNING
+    np.testing.assert_allclose(solver.Z, Xc @ solver.W.T, rtol=1e-10,
+                               atol=1e-12)
+    solver.evaluate()
+    assert solver.f < f0
+    L = solver.Z + solver.b
+    P = np.exp(L - logsumexp(L, axis=1, keepdims=True))
+    np.testing.assert_allclose(solver.P, P, rtol=1e-10, atol=1e-14)

@@ -229,7 +229,7 @@ MODEL_AGREEMENT = 0.1
 #: the conjugate gradients stop; and their most steps per iterate
 CG_RTOL = 1e-2
 CG_RTOL_FAR = 1e-1
-CG_MAX_ITER = 10
+CG_MAX_ITER = 20
 #: the error estimate ``r^T M^{-1} r`` measures ``r^T H^{-1} r`` in the wrong
 #: metric (measured at digits' last iterates: 1.5x short); the stopping
 #: test counts it this many times
@@ -499,6 +499,7 @@ class MultinomialSolver:
             db += zb
         if dec > 0:
             self.newton_dir = (X, TX)
+            self.newton_b = xb
         return dec, err
 
     def _check(self):
@@ -545,6 +546,56 @@ class MultinomialSolver:
         return status
 
     def _step(self):
+        # Newton-CG's direction takes a line search: a subspace search with
+        # the previous move and the current coefficients (the binary step's)
+        # measured slower on every set (digits 0.041 -> 0.037 s, 60000 x 54
+        # with 7 classes 0.131 -> 0.087 s) -- the direction already holds
+        # the curvature the subspace would add
+        if self.kind == "kron" and self.newton_dir is not None:
+            return self._line_step()
+        return self._subspace_step()
+
+    def _line_step(self):
+        """Armijo backtracking from the full Newton-CG step; one softmax
+        pass per trial, the margins moved along the direction's."""
+        p = self.problem
+        (V, TV), self.newton_dir = self.newton_dir, None
+        vb = self.newton_b if p.fit_intercept else np.zeros(p.K)
+        # Newton-CG's direction is -H^{-1} g: minus what CG solved for
+        slope = -float(np.sum(self.G * V) + self.gb @ vb)
+        t = 1.0
+        f = self.f
+        trial = self.trial_P
+        for _ in range(30):
+            W_new = self.W - t * V
+            b_new = self.b - t * vb
+            Z_new = self.Z - t * TV
+            f_data, _ = softmax_pass(Z_new, b_new, p.y, p.s, trial)
+            f_new = f_data + 0.5 * p.alpha * float(np.sum(W_new * W_new))
+            if np.isfinite(f_new) and f_new <= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return Status.STALLED
+        if not f_new <= self.f + 1e-13 * abs(self.f):
+            return Status.STALLED
+        self.W, self.Z = W_new, Z_new
+        self.b = b_new - b_new.mean() if p.fit_intercept else b_new
+        self.err_z = self.err_z + EPS * CG_MAX_ITER
+        self.have_p[:] = False
+        refresh = ((self.iteration + 1) % REFRESH_EVERY == 0
+                   or np.any(self.err_z > MAX_MARGIN_ERROR))
+        if refresh:
+            self.Z = p.margins(self.W)
+            self.err_z[:] = EPS
+            self.reuse = False
+        else:
+            self.P, self.trial_P = trial, self.P
+            self.f_data = f_data
+            self.reuse = True
+        return Status.RUNNING
+
+    def _subspace_step(self):
         p = self.problem
         K = p.K
         V, TV = self._directions()
