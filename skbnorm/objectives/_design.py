@@ -120,6 +120,7 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
     n = n_rows(X)
     keep_r2 = r2.shape[0] > 0 and not have_r
     margins = w.shape[0] > 0
+    keep_c = part_c.shape[1] > 0
     for blk in range(b0, b1):
         f = 0.0
         sum_r = 0.0
@@ -153,7 +154,10 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
             st = si * t[i]
             sum_st += st
             sum_stt += st * t[i]
-            row_axpy2(X, i, ri, st, pa, pc)
+            if keep_c:
+                row_axpy2(X, i, ri, st, pa, pc)
+            else:
+                row_axpy(X, i, ri, pa)
         tot[blk, 0] = f
         tot[blk, 1] = sum_r
         tot[blk, 2] = sum_rt
@@ -322,8 +326,9 @@ class Design:
         ``Sw <- X_c^T (s t)``, ``r = s l'``, in one pass over ``X``.
 
         The margin pass and the fused backward pass of the BN solvers in
-        one: returns ``(sum s l, sum r, sum r t, E[phi'], E[phi''],
-        sum s t^2)`` (see
+        one (``Sw=None``: ``X_c^T (s t)`` is not formed, a third less work
+        for the solvers that need only ``sum s t^2``): returns
+        ``(sum s l, sum r, sum r t, E[phi'], E[phi''], sum s t^2)`` (see
         :func:`~skbnorm.objectives._margins.margin_pass`); unless ``r2`` is
         empty it receives ``s l''``. With ``w`` the margins ``t <- X_c w``
         are computed in the same pass (when ``scale`` does not depend on
@@ -332,7 +337,7 @@ class Design:
         """
         d = self.shape[1]
         part_a = partials(self.nb, d)
-        part_c = partials(self.nb, d)
+        part_c = partials(self.nb, d if Sw is not None else 0)
         tot = partials(self.nb, 7)
         if w is None:
             w, shift = _EMPTY, 0.0
@@ -344,11 +349,12 @@ class Design:
                    self.nb, self.nnz * (2 if w.shape[0] else 1)
                    + (0 if have_r else ROW_WORK * self.shape[0]))
         block_sum(part_a, G)
-        block_sum(part_c, Sw)
         sums = np.empty(7)
         block_sum(tot, sums)
         _sub_outer(G, self.xbar, sums[1])
-        _sub_outer(Sw, self.xbar, sums[5])
+        if Sw is not None:
+            block_sum(part_c, Sw)
+            _sub_outer(Sw, self.xbar, sums[5])
         return sums[0], sums[1], sums[2], sums[3], sums[4], sums[6]
 
     def value_grad(self, code, y, s, alpha, coef, b, grad):

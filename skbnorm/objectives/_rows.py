@@ -10,6 +10,7 @@ instead of a run-time flag).
 
 from collections import namedtuple
 
+import numpy as np
 from numba import types
 from numba.extending import overload
 
@@ -66,9 +67,13 @@ def _row_dot(X, i, w):
         return lambda X, i, w: dense_row_dot(X, i, w)
 
     def impl(X, i, w):
+        # unsigned positions: numba then skips the negative-index test of
+        # every access (13% of a CSR pass on a9a, the same sums)
         acc = 0.0
-        for k in range(X.indptr[i], X.indptr[i + 1]):
-            acc += X.data[k] * w[X.indices[k]]
+        lo = np.uint64(X.indptr[i])
+        for k in range(np.uint64(X.indptr[i + 1]) - lo):
+            q = lo + k
+            acc += X.data[q] * w[np.uint64(X.indices[q])]
         return acc
 
     return impl
@@ -93,8 +98,10 @@ def _row_axpy(X, i, a, out):
         return impl
 
     def impl(X, i, a, out):
-        for k in range(X.indptr[i], X.indptr[i + 1]):
-            out[X.indices[k]] += X.data[k] * a
+        lo = np.uint64(X.indptr[i])
+        for k in range(np.uint64(X.indptr[i + 1]) - lo):
+            q = lo + k
+            out[np.uint64(X.indices[q])] += X.data[q] * a
 
     return impl
 
@@ -125,9 +132,11 @@ def _row_axpy2(X, i, a, c, out_a, out_c):
         return impl
 
     def impl(X, i, a, c, out_a, out_c):
-        for k in range(X.indptr[i], X.indptr[i + 1]):
-            v = X.data[k]
-            j = X.indices[k]
+        lo = np.uint64(X.indptr[i])
+        for k in range(np.uint64(X.indptr[i + 1]) - lo):
+            q = lo + k
+            v = X.data[q]
+            j = np.uint64(X.indices[q])
             out_a[j] += v * a
             out_c[j] += v * c
 

@@ -105,9 +105,10 @@ class BNSolver(Solver):
                 return self.restore_best() if not np.isfinite(nW_sq) \
                     else Status.STALLED
             inv = 1.0 / math.sqrt(nW_sq)
+            # wn's chain rule needs ||w||_2, not S w: no X_c^T (s t)
             f, gb, _, _, _, nS_sq = p.design.loss_rmatvec2(
                 p.code, self.t, g * inv, b, p.y, p.s, self.r, _EMPTY, self.G,
-                self.Sw, w=self.w)
+                None, w=self.w)
             n_sq = nW_sq
             if not np.isfinite(nS_sq):
                 return self.restore_best()

@@ -460,8 +460,10 @@ class SubspaceSolver(Solver):
         # one pass: the loss at the margins a t + b (w~ = 0: all b), r = s l',
         # r2 = s l'' and both backward products; with `reuse` the subspace
         # step left r, r2 of this iterate, and only the products are formed
+        # S w enters only the identity metric's direction (bn_chain)
         f, gb, _, _, _, _ = p.design.loss_rmatvec2(
-            p.code, self.t, a, b, p.y, p.s, self.r, self.r2, self.G, self.Sw,
+            p.code, self.t, a, b, p.y, p.s, self.r, self.r2, self.G,
+            self.Sw if self.metric == "identity" else None,
             have_r=self.reuse)
         if self.reuse:
             f, gb = self.f_data, self.sum_r
