@@ -26,8 +26,11 @@ SOLVERS = ["gd", "agd", "bn", "wn", "gdnp"]
 CV = 3
 N_SAMPLES = 1000
 
-# joblib names each dask task after the batch of calls it carries
-_BATCH_KEY = re.compile(r"batch_of_(?P<func>.+)_(?P<n>\d+)_calls-[0-9a-f]+$")
+# joblib names each dask task after the batch of calls it carries; its
+# auto-batching groups calls ("mixed_batch_of_..._2_calls") when the fits are
+# short next to the dispatch, as with another process on the cores
+_BATCH_KEY = re.compile(
+    r"(?:mixed_)?batch_of_(?P<func>.+)_(?P<n>\d+)_calls-[0-9a-f]+$")
 
 
 def _silence_convergence_warnings():
