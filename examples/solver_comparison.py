@@ -6,8 +6,8 @@ Fits ``NormalizedLogisticRegression`` with each solver on the shipped a9a
 training split, in the papers' setting (no penalty: ``C=np.inf``; gdnp with
 Kohler et al.'s step and with the default subspace step), and prints the
 objective after 3, 10, 100 and 300 iterations, then the test accuracy.
- ``loss_curve_`` records the objective at every
-iterate, so any convergence plot is one line of matplotlib away::
+``loss_curve_`` records the objective at every iterate, so any convergence
+plot is one line of matplotlib away::
 
     python examples/solver_comparison.py
 """
