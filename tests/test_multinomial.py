@@ -270,7 +270,7 @@ def test_hessian_product_and_newton_cg_decrement(sparse):
     dec, err = solver._newton_cg(0.0, 1e-6)
     assert dec <= exact * (1 + 1e-10)
     np.testing.assert_allclose(dec, exact, rtol=1e-5)
-    X, TX = solver.newton_dir
+    X, TX, _ = solver.newton_dir
     np.testing.assert_allclose(TX, Xc @ X.T, rtol=1e-8, atol=1e-12)
     dec1, err1 = solver._newton_cg(0.0, 0.5)
     assert dec1 <= exact * (1 + 1e-10) and dec1 + 4 * err1 >= 0.5 * exact
@@ -360,8 +360,8 @@ def test_newton_cg_line_step_moves_margins_with_coefficients():
     solver, Xc, s, _ = _solver_at(fit_intercept=True)
     f0, G, gb = solver.f, solver.G.copy(), solver.gb.copy()
     assert solver.newton_dir is not None
-    V, _ = solver.newton_dir
-    slope = -float(np.sum(G * V) + gb @ solver.newton_b)
+    V, _, vb = solver.newton_dir
+    slope = -float(np.sum(G * V) + gb @ vb)
     assert slope < 0
     assert solver.step() == Status.RUNNING
     np.testing.assert_allclose(solver.Z, Xc @ solver.W.T, rtol=1e-10,

@@ -398,25 +398,20 @@ class MultinomialSolver:
                             self._last_rel, self.problem.tol)
 
     def _directions(self):
-        """``-M^{-1} grad F`` class by class (``K x d``), with its margins
-        when they are at hand."""
+        """``-M^{-1} grad F`` class by class (``K x d``)."""
         p = self.problem
         K, d = p.K, p.n_features
-        if self.newton_dir is not None:
-            # Newton's, from the stopping test's conjugate gradients
-            (V, TV), self.newton_dir = self.newton_dir, None
-            return -V, -TV
         if self.kind == "newton":
             m1 = d + 1 if p.fit_intercept else d
             v = self.factors.solve(_stack(self.G, self.gb, p.fit_intercept))
-            return -v.reshape(K, m1)[:, :d], None
+            return -v.reshape(K, m1)[:, :d]
         if self.kind == "kron":
-            return -self.factors.solve(self.G, self.gb)[0], None
+            return -self.factors.solve(self.G, self.gb)[0]
         V = np.empty((K, d))
         for k in range(K):
             g = np.append(self.G[k], self.gb[k]) if p.fit_intercept else self.G[k]
             V[k] = -self.factors[k].solve(g)[:d]
-        return V, None
+        return V
 
     def _decrement(self):
         p = self.problem
@@ -458,7 +453,8 @@ class MultinomialSolver:
         forming ``H`` costs ``K (K + 1) / 2`` weighted Gram matrices.
 
         Returns ``(decrement, error estimate)``; ``x`` is kept as the next
-        direction, with its margins (accumulated from the products').
+        direction, ``(x_W, X_c x_W^T, x_b)``: its margins accumulated from
+        the products'.
         """
         p = self.problem
         G, gb = self.G, self.gb
@@ -498,8 +494,7 @@ class MultinomialSolver:
             db *= beta
             db += zb
         if dec > 0:
-            self.newton_dir = (X, TX)
-            self.newton_b = xb
+            self.newton_dir = (X, TX, xb)
         return dec, err
 
     def _check(self):
@@ -559,8 +554,8 @@ class MultinomialSolver:
         """Armijo backtracking from the full Newton-CG step; one softmax
         pass per trial, the margins moved along the direction's."""
         p = self.problem
-        (V, TV), self.newton_dir = self.newton_dir, None
-        vb = self.newton_b if p.fit_intercept else np.zeros(p.K)
+        # xb stays 0 without an intercept (the metric's intercept part is)
+        (V, TV, vb), self.newton_dir = self.newton_dir, None
         # Newton-CG's direction is -H^{-1} g: minus what CG solved for
         slope = -float(np.sum(self.G * V) + self.gb @ vb)
         t = 1.0
@@ -581,10 +576,11 @@ class MultinomialSolver:
             return Status.STALLED
         self.W, self.Z = W_new, Z_new
         self.b = b_new - b_new.mean() if p.fit_intercept else b_new
+        # margins summed over the conjugate gradients' steps carry one
+        # rounding per step
         self.err_z = self.err_z + EPS * CG_MAX_ITER
         self.have_p[:] = False
-        refresh = ((self.iteration + 1) % REFRESH_EVERY == 0
-                   or np.any(self.err_z > MAX_MARGIN_ERROR))
+        refresh = self._margins_stale()
         if refresh:
             self.Z = p.margins(self.W)
             self.err_z[:] = EPS
@@ -598,13 +594,9 @@ class MultinomialSolver:
     def _subspace_step(self):
         p = self.problem
         K = p.K
-        V, TV = self._directions()
-        # margins summed over the conjugate gradients' steps carry one
-        # rounding per step
-        err_v = EPS * CG_MAX_ITER
-        if TV is None:
-            TV = p.margins(V)
-            err_v = EPS
+        V = self._directions()
+        TV = p.margins(V)
+        err_v = EPS
         # per class: current direction, descent direction, previous move,
         # each at unit S-norm
         norms = np.sqrt(np.maximum(p.s @ (self.Z * self.Z), 0.0))
@@ -656,8 +648,7 @@ class MultinomialSolver:
         self.moves[mv] /= move_norm[mv, None]
         self.tmoves[:, mv] /= move_norm[mv]
         self.W, self.Z, self.b = W_new, Z_new, b_new
-        refresh = ((self.iteration + 1) % REFRESH_EVERY == 0
-                   or np.any(self.err_z > MAX_MARGIN_ERROR))
+        refresh = self._margins_stale()
         if refresh:
             self.Z = p.margins(self.W)
             self.err_z[:] = EPS
@@ -669,6 +660,12 @@ class MultinomialSolver:
             self.P, self.best_P = self.best_P, self.P
             self.f_data = self.sub_f_data
         return Status.RUNNING
+
+    def _margins_stale(self):
+        """Whether the cached margins are recomputed after this step: every
+        :data:`REFRESH_EVERY` iterations, or once their error bound grows."""
+        return ((self.iteration + 1) % REFRESH_EVERY == 0
+                or bool(np.any(self.err_z > MAX_MARGIN_ERROR)))
 
     def _objective(self, T, c, b, Q, P):
         """``(f, grad, H)`` of the subproblem at ``(c, b)``, from the softmax
