@@ -32,6 +32,7 @@ def start_nojit_run():
     nice = (lambda: os.nice(10)) if hasattr(os, "nice") else None
     _run["proc"] = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-n", "0",
          *[str(HERE / f) for f in FILES]],
         env=env, cwd=HERE.parent, stdout=out, stderr=err, text=True,
         preexec_fn=nice)

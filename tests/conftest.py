@@ -4,6 +4,18 @@ import pytest
 
 from ._nojit import start_nojit_run, stop_nojit_run
 
+#: most workers ``-n auto`` starts: each compiles the kernels it meets and
+#: each fit already uses every core, so more workers only add compilation
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config):
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
 
 def pytest_collection_modifyitems(config, items):
     # The suite also runs as pure Python (NUMBA_DISABLE_JIT=1) on its small
@@ -17,8 +29,10 @@ def pytest_collection_modifyitems(config, items):
     # the pure-Python run is a subprocess of its own, single-threaded: start
     # it now, so that it runs beside the rest of the suite on the other core
     # rather than after it (35 s of a five-minute suite on two cores)
-    if any(item.nodeid.endswith("test_suite_passes_without_jit")
-           for item in items):
+    # (under pytest-xdist every worker collects every test: one starts it)
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0" and any(
+            item.nodeid.endswith("test_suite_passes_without_jit")
+            for item in items):
         start_nojit_run()
 
 
