@@ -178,3 +178,44 @@ def test_column_transformer_pipeline_on_a_dataframe(make, target):
     # a DataFrame with the columns in another order is a user error
     with pytest.raises(ValueError, match="feature names"):
         pipe[-1].predict(pipe[0].transform(df)[names[::-1]])
+
+
+@pytest.mark.parametrize("est", [NormalizedLogisticRegression(),
+                                 HalfspaceClassifier(loss="sigmoid"),
+                                 NormalizedLinearRegression()])
+def test_cached_parameter_names_are_each_classs_own(est):
+    # the estimators cache the constructor's parameter names (scikit-learn
+    # reads the signature on every get_params); each class keeps its own
+    import inspect
+
+    cls = type(est)
+    expected = sorted(p for p in inspect.signature(cls.__init__).parameters
+                      if p != "self")
+    for _ in range(2):
+        assert sorted(est.get_params(deep=False)) == expected
+        names = cls._get_param_names()
+        names.append("mutated")  # a copy: the cache is not exposed
+    assert "mutated" not in cls._get_param_names()
+
+
+def test_random_state_is_drawn_from_only_by_solvers_that_use_it():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((120, 4))
+    y = np.array(["a", "b", "c"])[rng.randint(0, 3, 120)]
+    # one-vs-rest from random starts: the three problems draw in turn from
+    # one generator, whether it is given as a seed or as an instance
+    kw = dict(solver="gd", max_iter=20, tol=0.0, multi_class="ovr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = NormalizedLogisticRegression(random_state=3, **kw).fit(X, y)
+        b = NormalizedLogisticRegression(
+            random_state=np.random.RandomState(3), **kw).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    # the default solver starts at coef = 0: a generator handed to it is
+    # left where it was
+    state = np.random.RandomState(5)
+    before = state.get_state()[1].copy(), state.get_state()[2]
+    NormalizedLogisticRegression(random_state=state).fit(X, y)
+    after = state.get_state()[1], state.get_state()[2]
+    np.testing.assert_array_equal(before[0], after[0])
+    assert before[1] == after[1]

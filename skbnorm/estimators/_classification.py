@@ -8,7 +8,6 @@ from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -17,6 +16,7 @@ from .._threads import blas_single_thread
 from ..objectives._losses import LOSS_CODES
 from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
 from ._base import (
+    LazyRandomState,
     NormalizedLinearModel,
     check_finite_fit,
     make_design,
@@ -108,9 +108,13 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                     self.classes_.copy())
         X, y, s, xbar, total = self._validate_fit_input(X, y, sample_weight)
         check_classification_targets(y)
-        enc = LabelEncoder().fit(y)
-        classes = enc.classes_
-        yi = enc.transform(y)
+        if y.dtype.kind in "biuf":
+            # LabelEncoder's result, without its checks of what was checked
+            classes, yi = np.unique(y, return_inverse=True)
+        else:
+            enc = LabelEncoder().fit(y)
+            classes = enc.classes_
+            yi = enc.transform(y)
         # a class whose every sample has zero weight cannot be learned either
         present = np.bincount(yi, weights=s, minlength=classes.size) > 0
         if classes.size < 2 or present.sum() < 2:
@@ -123,7 +127,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         code = self._loss_code()
         alpha = penalty_from_C(self.C, total)
         design = make_design(X, xbar)
-        rng = check_random_state(self.random_state)
+        rng = LazyRandomState(self.random_state)
         if classes.size > 2 and self._multinomial():
             return self._fit_multinomial(X, y, yi, s, design, alpha, warm,
                                          sample_weight, rng)

@@ -4,11 +4,15 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ..objectives._losses import SQUARED
-from ._base import NormalizedLinearModel, check_finite_fit, make_design
+from ._base import (
+    LazyRandomState,
+    NormalizedLinearModel,
+    check_finite_fit,
+    make_design,
+)
 from ._docs import ATTRIBUTES_DOC, REFERENCES_DOC, SOLVER_DOC
 
 
@@ -159,7 +163,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
             warm = None
         problem = self._problem(make_design(X, xbar), y, s, SQUARED,
                                 self.alpha / total)
-        rng = check_random_state(self.random_state)
+        rng = LazyRandomState(self.random_state)
         ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
 
         def reconstruct(solver):
