@@ -16,6 +16,7 @@ from skbnorm import (
     HalfspaceClassifier,
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
+    NormalizedMLPRegressor,
 )
 
 
@@ -262,3 +263,29 @@ def test_a_stopping_callback_gets_the_iterate_it_saw(solver):
                                        random_state=0).set_callbacks(stopper)
     clf.fit(X, y)
     np.testing.assert_allclose(clf.coef_, stopper.coefs[-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: NormalizedLogisticRegression(),
+    lambda: NormalizedLogisticRegression(multi_class="ovr"),
+    lambda: HalfspaceClassifier(loss="sigmoid"),
+    lambda: NormalizedLinearRegression(),
+    lambda: NormalizedMLPRegressor(hidden_layer_sizes=(4,), max_iter=3),
+])
+@pytest.mark.filterwarnings(
+    "error::pytest.PytestUnhandledThreadExceptionWarning")  # the bar's thread
+def test_progress_bar_callback_runs(make):
+    pytest.importorskip("rich")  # a test extra (scikit-learn's bar needs it)
+    from sklearn.callback import ProgressBar
+
+    X, y = load_iris(return_X_y=True)
+    est = make()
+    if isinstance(est, NormalizedLinearRegression | NormalizedMLPRegressor):
+        y = X[:, 0].copy()
+        X = X[:, 1:]
+    elif isinstance(est, HalfspaceClassifier):
+        y = y > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_callbacks(ProgressBar()).fit(X, y)
+    assert np.all(np.isfinite(est.predict(X)))

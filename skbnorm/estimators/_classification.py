@@ -154,6 +154,9 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             if ctx is not None and n_problems > 1:
                 sub = ctx.subcontext(task_name=f"one-vs-rest {classes[k]!r}",
                                      max_subtasks=self.max_iter)
+                # every task of the tree opens and closes (scikit-learn's
+                # ProgressBar fails on an iteration whose parent never began)
+                sub.call_on_fit_task_begin(estimator=self)
 
             def reconstruct(solver, k=k):
                 coef, b = solver.result()
@@ -168,6 +171,11 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             check_finite_fit(res.coef, res.intercept)
             coefs[k] = res.coef
             intercepts[k] = res.intercept
+            if sub is not None and sub is not ctx:
+                sub.call_on_fit_task_end(
+                    estimator=self,
+                    reconstruction_attributes={"coef_": coefs.copy(),
+                                               "intercept_": intercepts.copy()})
             results.append(res)
             if alpha == 0:
                 margins = yk * (safe_sparse_dot(X, res.coef) + res.intercept)
