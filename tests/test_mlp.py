@@ -16,7 +16,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skbnorm import NormalizedMLPClassifier, NormalizedMLPRegressor
 from skbnorm.mlp import init_params, value_and_grad
 from skbnorm.mlp._model import Network
-from skbnorm.mlp._solvers import gdnp_iteration, scale_search
+from skbnorm.mlp._solvers import gdnp_iteration, last_layer_scale_step
 
 from .test_common import _check_id, _with_ids
 
@@ -126,7 +126,7 @@ def test_scale_search_matches_a_scalar_minimiser_unit_by_unit(loss):
                             loss=loss)
     params = _random_params([6, 5, 4, Y.shape[1]], "bn", rng)
     net = Network("bn", "tanh", loss, 0.01)
-    g, _ = scale_search(net, X, Y, s, params, n_steps=60, rtol=1e-12)
+    g, _ = last_layer_scale_step(net, X, Y, s, params, n_steps=60, rtol=1e-12)
 
     ref = {k: [M.copy() for M in v] for k, v in params.items()}
     for j in range(4):
@@ -529,3 +529,92 @@ def test_grid_search_over_solvers_in_a_pipeline(digits):
     assert grid.best_score_ > 0.8
     assert set(grid.cv_results_["param_normalizedmlpclassifier__solver"]) == set(
         SOLVERS)
+
+
+class _EpochRecorder:
+    """A minimal scikit-learn FitCallback that records every epoch."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.coefs = []
+        self.outer = 0
+
+    def setup(self, estimator, context):
+        self.coefs = []
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name != "epoch":
+            self.outer += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
+        if context.task_name == "epoch":
+            self.coefs.append([W.copy() for W in fitted_estimator.coefs_])
+            return (self.stop_after is not None
+                    and len(self.coefs) >= self.stop_after)
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_callbacks_see_every_epoch_and_can_stop(solver):
+    X, y = make_classification(120, 6, random_state=0)
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=6, tol=0.0,
+              random_state=0)
+    if solver == "gdnp":
+        kw["learning_rate"] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = NormalizedMLPClassifier(**kw).fit(X, y)
+        rec = _EpochRecorder()
+        watched = NormalizedMLPClassifier(**kw).set_callbacks(rec).fit(X, y)
+    # one record per epoch, the last one the fitted model; the callback
+    # changes nothing
+    assert len(rec.coefs) == watched.n_iter_ == plain.n_iter_
+    assert rec.outer == 1
+    for a, b in zip(rec.coefs[-1], watched.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(plain.coefs_, watched.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a callback returning True ends the fit after that epoch, with the
+    # model it saw and without a ConvergenceWarning
+    stopper = _EpochRecorder(stop_after=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = NormalizedMLPClassifier(**kw).set_callbacks(stopper).fit(X, y)
+    assert stopped.n_iter_ == 2 == len(stopped.loss_curve_)
+    for a, b in zip(stopper.coefs[-1], stopped.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings(
+    "error::pytest.PytestUnhandledThreadExceptionWarning")  # the bar's thread
+def test_progress_bar_callback_runs():
+    pytest.importorskip("rich")  # a test extra (scikit-learn's bar needs it)
+    from sklearn.callback import ProgressBar
+
+    X, y = make_classification(100, 5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                                      random_state=0)
+        clf.set_callbacks(ProgressBar()).fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_loss_curve_and_best_scores_are_recorded(digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(hidden_layer_sizes=(16,), max_iter=8,
+                                      random_state=0).fit(X, y)
+        es = NormalizedMLPClassifier(hidden_layer_sizes=(16,), max_iter=8,
+                                     early_stopping=True,
+                                     random_state=0).fit(X, y)
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert len(es.validation_scores_) == es.n_iter_
+    assert es.best_validation_score_ == max(es.validation_scores_)
+    assert es.best_loss_ is None

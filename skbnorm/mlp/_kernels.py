@@ -11,8 +11,12 @@ accumulated in float64 whatever the array dtype.
 import numpy as np
 
 from .._numba import jit
+from ..objectives._losses import SOFTPLUS, phi_derivs
 
 TANH, RELU = 0, 1
+
+#: the output losses (:data:`skbnorm.mlp._model.OUTPUT_LOSS_CODES`)
+SQUARED_ERROR, BINARY_LOG_LOSS, SOFTMAX_LOG_LOSS = 0, 1, 2
 
 #: Relative floor of the BN variance: ``sigma^2 = var + eps * E[h^2]``. It is
 #: homogeneous of degree 2 in the column of ``W``, so the layer stays exactly
@@ -137,6 +141,14 @@ def scale_backward(dA, A, H, c, act):
 
 
 @jit
+def _binary_log_loss(o, y):
+    """``log(1 + e^o) - y o`` and its derivative ``sigmoid(o) - y`` (``y`` in
+    {0, 1}): the linear core's logistic ``phi``, overflow-free for any ``o``."""
+    v, d1, _ = phi_derivs(SOFTPLUS, o)
+    return v - y * o, d1 - y
+
+
+@jit
 def output_loss(O, Y, s, loss):
     """Weighted loss of the output block and ``dL/dO`` (a new array).
 
@@ -148,21 +160,15 @@ def output_loss(O, Y, s, loss):
     value = 0.0
     for i in range(n):
         si = s[i]
-        if loss == 0:
+        if loss == SQUARED_ERROR:
             for j in range(k):
                 e = O[i, j] - Y[i, j]
                 value += 0.5 * si * e * e
                 dO[i, j] = si * e
-        elif loss == 1:
-            o = O[i, 0]
-            # log(1 + exp(-|o|)) + max(o, 0) - y o, stable for any o
-            value += si * (np.log1p(np.exp(-abs(o))) + max(o, 0.0) - Y[i, 0] * o)
-            if o >= 0.0:
-                p = 1.0 / (1.0 + np.exp(-o))
-            else:
-                e = np.exp(o)
-                p = e / (1.0 + e)
-            dO[i, 0] = si * (p - Y[i, 0])
+        elif loss == BINARY_LOG_LOSS:
+            v, dv = _binary_log_loss(O[i, 0], Y[i, 0])
+            value += si * v
+            dO[i, 0] = si * dv
         else:
             top = O[i, 0]
             for j in range(1, k):
@@ -192,20 +198,15 @@ def _unit_objective(O, a_old, z, t, b, w, Y, s, loss, act, alpha):
         a = _activate(t * z[i] + b, act)
         du = (a - a_old[i])
         chain = s[i] * _act_slope(a, act) * z[i]
-        if loss == 0:
+        if loss == SQUARED_ERROR:
             for c in range(k):
                 e = O[i, c] + du * w[c] - Y[i, c]
                 value += 0.5 * s[i] * e * e
                 deriv += chain * e * w[c]
-        elif loss == 1:
-            o = O[i, 0] + du * w[0]
-            value += s[i] * (np.log1p(np.exp(-abs(o))) + max(o, 0.0) - Y[i, 0] * o)
-            if o >= 0.0:
-                p = 1.0 / (1.0 + np.exp(-o))
-            else:
-                e = np.exp(o)
-                p = e / (1.0 + e)
-            deriv += chain * (p - Y[i, 0]) * w[0]
+        elif loss == BINARY_LOG_LOSS:
+            v, dv = _binary_log_loss(O[i, 0] + du * w[0], Y[i, 0])
+            value += s[i] * v
+            deriv += chain * dv * w[0]
         else:
             top = O[i, 0] + du * w[0]
             for c in range(1, k):

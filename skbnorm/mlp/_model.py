@@ -22,12 +22,80 @@ invariant: their norm is not a degree of freedom of the function). With WN
 this is exactly the penalty on the effective weights ``g w / ||w||``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _kernels as K
 
-LOSS_CODES = {"squared": 0, "binary_log_loss": 1, "log_loss": 2}
+#: the output layer's losses, by the kernels' codes (not the linear core's
+#: margin losses of :mod:`skbnorm.objectives`: these act on output blocks)
+OUTPUT_LOSS_CODES = {"squared": K.SQUARED_ERROR,
+                     "binary_log_loss": K.BINARY_LOG_LOSS,
+                     "log_loss": K.SOFTMAX_LOG_LOSS}
 ACT_CODES = {"tanh": K.TANH, "relu": K.RELU}
+
+
+class BNCache(NamedTuple):
+    """What a BN layer's backward pass needs from its forward pass."""
+
+    #: the normalized pre-activations ``(H - mu) / sigma``
+    Z: np.ndarray
+    #: the batch's standard deviation of each unit
+    sigma: np.ndarray
+    #: the batch's mean of each unit
+    mu: np.ndarray
+
+
+class ScaleCache(NamedTuple):
+    """What an unnormalized or WN layer's backward pass needs."""
+
+    #: the pre-activations ``A_prev W`` before the scales
+    H: np.ndarray
+    #: the per-unit factors (``g / ||w||`` with WN, ones without)
+    c: np.ndarray
+    #: ``||w||`` of each unit (WN), or None
+    norms: object
+
+
+class LayerCache(NamedTuple):
+    """One hidden layer's record of a forward pass."""
+
+    #: the layer's input activations
+    inputs: object
+    #: its output activations
+    outputs: np.ndarray
+    #: :class:`BNCache` or :class:`ScaleCache`
+    norm: object
+
+
+def init_params(layer_sizes, bn, random_state):
+    """Glorot-uniform weights, unit BN scales, zero shifts and biases.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_features, hidden_1, ..., hidden_L, n_outputs]``.
+    bn : bool
+        Whether the hidden layers have scales ``g`` (BN or WN).
+    random_state : numpy.random.RandomState
+        The source of the weights.
+
+    Returns
+    -------
+    params : dict
+        ``W`` (list of L+1 matrices), ``b`` (list of L+1 vectors), and with
+        BN ``g`` (list of L vectors).
+    """
+    W, b = [], []
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        W.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        b.append(np.zeros(fan_out))
+    params = {"W": W, "b": b}
+    if bn:
+        params["g"] = [np.ones(n) for n in layer_sizes[1:-1]]
+    return params
 
 
 def _matmul(A, W):
@@ -51,7 +119,7 @@ class Network:
     def __init__(self, norm, activation, loss, alpha):
         self.norm = norm
         self.act = ACT_CODES[activation]
-        self.loss = LOSS_CODES[loss]
+        self.loss = OUTPUT_LOSS_CODES[loss]
         self.alpha = alpha
 
     # -- pieces ------------------------------------------------------------
@@ -70,7 +138,7 @@ class Network:
             g = params["g"][layer]
             if stats is None:
                 Z, A, mu, sigma = K.bn_forward(H, s, g, b, self.act, K.BN_EPS)
-                return A, (Z, sigma, mu)
+                return A, BNCache(Z, sigma, mu)
             mu, sigma = stats[layer]
             return K.bn_apply(H, mu, sigma, g, b, self.act), None
         if self.norm == "wn":
@@ -80,7 +148,7 @@ class Network:
             norms = None
             c = np.ones(W.shape[1], dtype=W.dtype)
         c = c.astype(H.dtype, copy=False)
-        return K.scale_forward(H, c, b, self.act), (H, c, norms)
+        return K.scale_forward(H, c, b, self.act), ScaleCache(H, c, norms)
 
     def forward(self, X, params, s=None, stats=None):
         """Output block and per-layer cache; BN uses the batch statistics of
@@ -91,7 +159,7 @@ class Network:
         cache = []
         for layer in range(len(W) - 1):
             A_next, extra = self._hidden_forward(layer, A, params, s, stats)
-            cache.append((A, A_next, extra))
+            cache.append(LayerCache(A, A_next, extra))
             A = A_next
         O = _matmul(A, W[-1]) + params["b"][-1]
         return O, cache
@@ -100,20 +168,19 @@ class Network:
         """The BN statistics of every hidden layer over ``X`` (weights
         ``s``): with the whole training set, the population statistics."""
         _, cache = self.forward(X, params, s)
-        return [(extra[2], extra[1]) for _, _, extra in cache]
+        return [(layer.norm.mu, layer.norm.sigma) for layer in cache]
 
     def _hidden_backward(self, layer, dA, cache_l, params, s, grad):
-        A_prev, A, extra = cache_l
+        A_prev, A, extra = cache_l.inputs, cache_l.outputs, cache_l.norm
         W = params["W"][layer]
         if self.norm == "bn":
-            Z, sigma, _ = extra
-            dH, gg, gb = K.bn_backward(dA, A, Z, sigma, params["g"][layer], s,
-                                       self.act)
+            dH, gg, gb = K.bn_backward(dA, A, extra.Z, extra.sigma,
+                                       params["g"][layer], s, self.act)
             gW = np.asarray(A_prev.T @ dH)
             grad["g"][layer] = gg + self.alpha * params["g"][layer]
         else:
-            H, c, norms = extra
-            dH, gc, gb = K.scale_backward(dA, A, H, c, self.act)
+            norms = extra.norms
+            dH, gc, gb = K.scale_backward(dA, A, extra.H, extra.c, self.act)
             gW = np.asarray(A_prev.T @ dH)
             if self.norm == "wn":
                 safe = np.where(norms > 0, norms, 1.0)
@@ -142,7 +209,7 @@ class Network:
         grad = {"W": [None] * (L + 1), "b": [None] * (L + 1)}
         if self.norm is not None:
             grad["g"] = [None] * L
-        A_last = cache[-1][1] if L else X
+        A_last = cache[-1].outputs if L else X
         grad["W"][L] = np.asarray(A_last.T @ dO) + self.alpha * W[L]
         grad["b"][L] = dO.sum(axis=0)
         dA = np.ascontiguousarray(dO @ W[L].T)

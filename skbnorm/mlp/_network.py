@@ -26,37 +26,12 @@ two distinct rows).
 
 import numpy as np
 
+from ._model import init_params
+
 __all__ = ["init_params", "forward", "value_and_grad", "cross_derivative_norms",
            "ACTIVATIONS"]
 
 ACTIVATIONS = ("tanh", "relu")
-
-
-def init_params(layer_sizes, bn, random_state):
-    """Glorot-uniform weights, unit BN scales, zero shifts and biases.
-
-    Parameters
-    ----------
-    layer_sizes : sequence of int
-        ``[n_features, hidden_1, ..., hidden_L, n_outputs]``.
-    bn : bool
-    random_state : numpy.random.RandomState
-
-    Returns
-    -------
-    params : dict
-        ``W`` (list of L+1 matrices), ``b`` (list of L+1 vectors), and with
-        BN ``g`` (list of L vectors).
-    """
-    W, b = [], []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
-        bound = np.sqrt(6.0 / (fan_in + fan_out))
-        W.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
-        b.append(np.zeros(fan_out))
-    params = {"W": W, "b": b}
-    if bn:
-        params["g"] = [np.ones(n) for n in layer_sizes[1:-1]]
-    return params
 
 
 def _act(P, activation):

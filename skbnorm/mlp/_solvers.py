@@ -87,8 +87,11 @@ class Nesterov:
                 params[key][layer] += mu * v - eta * G
 
 
-def scale_search(net, X, Y, s, params, n_steps, rtol=GDNP_SCALE_RTOL):
+def last_layer_scale_step(net, X, Y, s, params, n_steps, rtol=GDNP_SCALE_RTOL):
     """Kohler et al.'s scale search on the last hidden layer, unit by unit.
+
+    (Not the linear core's :func:`skbnorm.solvers._common.scale_search`,
+    which searches the one scale of a linear model.)
 
     Runs :func:`skbnorm.mlp._kernels.last_layer_scale_search` from the
     training-mode forward pass of ``params``; returns the new scales of the
@@ -96,10 +99,11 @@ def scale_search(net, X, Y, s, params, n_steps, rtol=GDNP_SCALE_RTOL):
     modified).
     """
     O, cache = net.forward(X, params, s)
-    _, A, (Z, _, _) = cache[-1]
+    last = cache[-1]
     g, decrease = K.last_layer_scale_search(
-        Z, A.copy(), O, params["W"][-1], params["b"][-2], params["g"][-1], Y,
-        s, net.loss, net.act, net.alpha, n_steps, GDNP_MAX_SCALE, rtol,
+        last.norm.Z, last.outputs.copy(), O, params["W"][-1], params["b"][-2],
+        params["g"][-1], Y, s, net.loss, net.act, net.alpha, n_steps,
+        GDNP_MAX_SCALE, rtol,
     )
     return g.astype(params["g"][-1].dtype), decrease
 
@@ -128,7 +132,7 @@ def gdnp_iteration(net, X, Y, s, params, eta, eta_scale, n_bisection):
        most ten times; otherwise skipped).
     2. The scale search, exactly as Algorithm 2 on the last hidden layer
        (the units that feed the output): unit by unit, bisection on
-       ``df/dg_j`` (:func:`scale_search`, false position in place of
+       ``df/dg_j`` (:func:`last_layer_scale_step`, false position in place of
        bisection). Each trial there costs
        ``O(n k)``; in an earlier layer it would cost a pass through every
        layer after it, per unit and per halving, so those layers' scales
@@ -148,7 +152,7 @@ def gdnp_iteration(net, X, Y, s, params, eta, eta_scale, n_bisection):
     f = net.value(X, Y, s, params)
     for layer in range(L):
         _, grad, cache = net.loss_grad(X, Y, s, params, return_cache=True)
-        sigma = cache[layer][2][1]
+        sigma = cache[layer].norm.sigma
         W = params["W"][layer]
         gW = grad["W"][layer]
         g2 = np.maximum(params["g"][layer].astype(np.float64) ** 2, 1e-12)
@@ -164,8 +168,8 @@ def gdnp_iteration(net, X, Y, s, params, eta, eta_scale, n_bisection):
                      p["W"].__setitem__(
                          layer, (W - (t * step) * gW).astype(W.dtype)))
     if L:
-        params["g"][-1], decrease = scale_search(net, X, Y, s, params,
-                                                 n_bisection)
+        params["g"][-1], decrease = last_layer_scale_step(net, X, Y, s, params,
+                                                          n_bisection)
         f -= decrease  # each unit's move was accepted only if it lowered f
     _, grad = net.loss_grad(X, Y, s, params)
     moved = [("b", layer) for layer in range(L + 1)] + [("W", L)] + [
