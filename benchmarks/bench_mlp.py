@@ -18,11 +18,19 @@ defaults, and with ``learning_rate_scale=0.01``.
 A first table times the fused BN kernels against the same computation in
 NumPy, and BLAS against a plain numba loop for the matrix products.
 
+A third table is the defaults panel a new user sees: each library's
+estimator with nothing set but ``random_state=0``, in a scaler pipeline
+(``StandardScaler``; ``MaxAbsScaler`` for sparse a9a), on the sets of
+``bench_defaults.py`` (75/25 stratified splits; a9a train -> test), one
+untimed fit first (it records the ConvergenceWarnings), then one timed.
+
 Run: ``python benchmarks/bench_mlp.py`` (about 10 minutes on 2 cores; most
-of it scikit-learn on a9a; ``--kernels`` for the first table alone) or as
-the ``mlp`` suite of ``run.py``.
+of it scikit-learn on a9a; ``--kernels`` for the first table alone,
+``--panel`` for the defaults panel alone, about 4 minutes) or as the ``mlp``
+suite of ``run.py``.
 """
 
+import functools
 import statistics
 import sys
 import time
@@ -37,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.neural_network import MLPClassifier  # noqa: E402
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 
-from skbnorm import NormalizedMLPClassifier  # noqa: E402
+from skbnorm import NormalizedMLPClassifier, NormalizedMLPRegressor  # noqa: E402
 from skbnorm.datasets import load_a9a  # noqa: E402
 
 COMMON = dict(hidden_layer_sizes=(100,), activation="tanh", max_iter=200,
@@ -160,7 +168,49 @@ def kernel_table(quick=False):
     return table
 
 
+def panel_table(quick=False):
+    """Both libraries' MLPs at their defaults (``random_state=0`` only)."""
+    from bench_defaults import classification_sets, compare, regression_sets
+
+    table = Table(
+        "MLPs at their defaults (random_state=0) against scikit-learn's",
+        ["data", "rows", "sklearn", "sklearn s", "score", "warned",
+         "skbnorm s", "score ", "warned ", "time ratio", "score diff",
+         "epochs (sklearn, skbnorm)"],
+        note=("score: test accuracy (classifiers) or R^2 (regressors); "
+              "time ratio = skbnorm / scikit-learn, one fit after an untimed "
+              "one; warned: the untimed fit raised a ConvergenceWarning."),
+        formats={"time ratio": "{:.2f}", "score diff": "{:+.4f}"},
+    )
+    kinds = [
+        (classification_sets(quick), "MLPClassifier()",
+         functools.partial(MLPClassifier, random_state=0),
+         functools.partial(NormalizedMLPClassifier, random_state=0)),
+        (regression_sets(), "MLPRegressor()",
+         functools.partial(MLPRegressor, random_state=0),
+         functools.partial(NormalizedMLPRegressor, random_state=0)),
+    ]
+    for sets, theirs_name, theirs, ours in kinds:
+        rows = compare(sets, [("sklearn", theirs), ("skbnorm", ours)],
+                       repeats=1)
+        by = {(r[0], r[1]): r for r in rows}
+        for name, (Xa, *_rest) in sets.items():
+            _, _, t_s, sc_s, w_s, e_s = by[name, "sklearn"]
+            _, _, t_o, sc_o, w_o, e_o = by[name, "skbnorm"]
+            table.add(**{
+                "data": name, "rows": Xa.shape[0], "sklearn": theirs_name,
+                "sklearn s": t_s, "score": sc_s,
+                "warned": "yes" if w_s else "no", "skbnorm s": t_o,
+                "score ": sc_o, "warned ": "yes" if w_o else "no",
+                "time ratio": t_o / t_s, "score diff": sc_o - sc_s,
+                "epochs (sklearn, skbnorm)":
+                    f"{e_s[-1].n_iter_}, {e_o[-1].n_iter_}",
+            })
+    return table
+
+
 def run(quick=False):
+    panel = panel_table(quick)
     kernels = kernel_table(quick)
     tasks = _tasks()
     if quick:
@@ -215,12 +265,15 @@ def run(quick=False):
                     f"(se {diff.std(ddof=1) / np.sqrt(diff.size):.4f})",
                     "sklearn epochs": ep["sklearn"], "skbnorm epochs": ep[name],
                 })
-    return [kernels, table]
+    return [kernels, table, panel]
 
 
 if __name__ == "__main__":
     if "--kernels" in sys.argv:
         print(kernel_table().markdown())
+        sys.exit()
+    if "--panel" in sys.argv:
+        print(panel_table().markdown())
         sys.exit()
     for tab in run(quick="--quick" in sys.argv):
         print(tab.markdown())

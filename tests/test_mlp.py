@@ -331,8 +331,11 @@ def test_early_stopping_keeps_the_best_validation_epoch(digits):
     best = int(np.argmax(clf.validation_scores_)) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # the same stall count: the adaptive schedule shrinks the steps on
+        # the same epochs
         again = NormalizedMLPClassifier(hidden_layer_sizes=(16,),
                                         early_stopping=True, max_iter=best,
+                                        n_iter_no_change=3,
                                         random_state=0).fit(X, y)
     np.testing.assert_allclose(again.coefs_[0], clf.coefs_[0], rtol=1e-10)
 
@@ -465,8 +468,10 @@ def test_unstable_fit_returns_the_best_epoch_not_the_last(learning_rate):
     rng = np.random.RandomState(0)
     X = rng.randn(200, 4)
     y = X @ rng.randn(4)
+    # (constant steps: the adaptive schedule would shrink them at the stall)
     reg = NormalizedMLPRegressor(solver="gd", hidden_layer_sizes=(20,),
                                  learning_rate=learning_rate, batch_size=200,
+                                 learning_rate_schedule="constant",
                                  max_iter=300, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged"):
         reg.fit(X, y)
@@ -618,3 +623,20 @@ def test_loss_curve_and_best_scores_are_recorded(digits):
     assert len(es.validation_scores_) == es.n_iter_
     assert es.best_validation_score_ == max(es.validation_scores_)
     assert es.best_loss_ is None
+
+
+@pytest.mark.parametrize("solver", ["bn", "agd"])
+def test_adaptive_schedule_goes_on_with_smaller_steps_after_a_stall(solver):
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 3)
+    y = np.sin(X[:, 0]) + 0.1 * rng.randn(300)
+    kw = dict(solver=solver, hidden_layer_sizes=(8,), tol=1e-2,
+              n_iter_no_change=2, max_iter=200, random_state=0)
+    const = NormalizedMLPRegressor(learning_rate_schedule="constant",
+                                   **kw).fit(X, y)
+    adapt = NormalizedMLPRegressor(**kw).fit(X, y)
+    k = const.n_iter_
+    # the same path up to the first stall, then more epochs at smaller steps
+    np.testing.assert_array_equal(adapt.loss_curve_[:k], const.loss_curve_)
+    assert k < adapt.n_iter_ < kw["max_iter"]
+    assert adapt.best_loss_ <= const.best_loss_

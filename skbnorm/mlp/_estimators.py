@@ -22,6 +22,12 @@ from sklearn.utils.validation import (
 from ._model import Network, init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
+#: the adaptive schedule divides the steps by this on a stall (scikit-learn's
+#: MLP with ``learning_rate="adaptive"`` divides by 5 too) ...
+ADAPTIVE_FACTOR = 5.0
+#: ... at most this many times, then stops on the next stall
+ADAPTIVE_MAX_SHRINKS = 3
+
 # a fit whose last epoch's loss exceeds this multiple of its best one was
 # unstable: it returns the best parameters, and warns
 UNSTABLE_RISE = 2.0
@@ -107,6 +113,16 @@ _PARAMS_DOC = """
         Step size on the scales, shifts and output layer for ``"bn"``,
         ``"wn"`` and ``"gdnp"`` (``None``: ``learning_rate``). Unused by
         ``"gd"`` and ``"agd"``.
+
+    learning_rate_schedule : {"adaptive", "constant"}, default="adaptive"
+        ``"adaptive"``: when the stopping test below trips (no improvement
+        by ``tol`` for ``n_iter_no_change`` epochs), the steps are divided
+        by 5 and training goes on, up to three times; the fourth stall
+        stops the fit. This is scikit-learn's ``learning_rate="adaptive"``
+        rule of its ``sgd`` solver, with a bound on the number of
+        reductions in place of its ``1e-6`` floor. ``"constant"``: the
+        steps stay and the first stall stops the fit. Unused by ``"gdnp"``
+        (its steps are searched).
 
     momentum : float in [0, 1), default=0.9
         Nesterov momentum of ``"agd"``; unused by the other solvers.
@@ -239,6 +255,7 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                        Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "learning_rate_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "learning_rate_schedule": [StrOptions({"constant", "adaptive"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "n_bisection": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -254,7 +271,8 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="tanh", solver="bn",
                  batch_size="auto", learning_rate=0.1, learning_rate_scale=None,
-                 momentum=0.9, n_bisection=8, max_iter=200, tol=1e-4,
+                 learning_rate_schedule="adaptive", momentum=0.9,
+                 n_bisection=8, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False,
                  validation_fraction=0.1, alpha=1e-4, random_state=None,
                  warm_start=False, verbose=False):
@@ -264,6 +282,7 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_scale = learning_rate_scale
+        self.learning_rate_schedule = learning_rate_schedule
         self.momentum = momentum
         self.n_bisection = n_bisection
         self.max_iter = max_iter
@@ -399,6 +418,8 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                         "intercepts_": [M.copy() for M in p["b"]]}):
                 progress.stopped = True
                 break
+            if stop and self._shrink_steps(epoch, progress):
+                continue
             if stop:
                 progress.converged = True
                 break
@@ -411,6 +432,18 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                 reconstruction_attributes={"coefs_": self.coefs_,
                                            "intercepts_": self.intercepts_})
         return self
+
+    def _shrink_steps(self, epoch, progress):
+        """With ``learning_rate_schedule="adaptive"``: on a stall, divide the
+        steps by :data:`ADAPTIVE_FACTOR` and go on (True), at most
+        :data:`ADAPTIVE_MAX_SHRINKS` times; False: the fit has converged."""
+        if (self.learning_rate_schedule != "adaptive" or self.solver == "gdnp"
+                or progress.n_shrinks >= ADAPTIVE_MAX_SHRINKS):
+            return False
+        epoch.stepper.shrink(ADAPTIVE_FACTOR)
+        progress.n_shrinks += 1
+        progress.no_improvement = 0
+        return True
 
     def _initialise(self, X, Y, rng):
         """The starting parameters, and whether they continue a fit."""
@@ -601,6 +634,7 @@ class _Progress:
         self.diverged = None
         self.converged = False
         self.stopped = False
+        self.n_shrinks = 0
 
     def divergence(self, loss, params):
         """Why the epoch that ended at ``loss`` diverged, or None."""

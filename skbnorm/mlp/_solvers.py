@@ -67,6 +67,11 @@ class GradientDescent:
     def update(self, params, grad):
         _axpy(params, grad, self._step)
 
+    def shrink(self, factor):
+        """Divide every step by ``factor`` (the adaptive schedule)."""
+        self.eta /= factor
+        self.eta_scale /= factor
+
 
 class Nesterov:
     """``agd``: Nesterov momentum (Sutskever et al.'s form)."""
@@ -76,6 +81,10 @@ class Nesterov:
         self.momentum = momentum
         self.velocity = {k: [np.zeros_like(M) for M in v]
                          for k, v in params.items()}
+
+    def shrink(self, factor):
+        """Divide the step by ``factor`` (the adaptive schedule)."""
+        self.eta /= factor
 
     def update(self, params, grad):
         mu, eta = self.momentum, self.eta
