@@ -110,7 +110,10 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         check_classification_targets(y)
         if y.dtype.kind in "biuf":
             # LabelEncoder's result, without its checks of what was checked
-            classes, yi = np.unique(y, return_inverse=True)
+            # (unique's own inverse sorts again: 4 ms on a9a's labels,
+            # against 1 ms for the search)
+            classes = np.unique(y)
+            yi = np.searchsorted(classes, y)
         else:
             enc = LabelEncoder().fit(y)
             classes = enc.classes_
