@@ -37,4 +37,5 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    stop_nojit_run()
+    stop_nojit_run(interrupted=exitstatus not in (pytest.ExitCode.OK,
+                                                  pytest.ExitCode.TESTS_FAILED))

@@ -219,3 +219,16 @@ def test_random_state_is_drawn_from_only_by_solvers_that_use_it():
     after = state.get_state()[1], state.get_state()[2]
     np.testing.assert_array_equal(before[0], after[0])
     assert before[1] == after[1]
+
+
+def test_lazy_random_state_copies_and_draws_like_its_generator():
+    import copy
+
+    from skbnorm.estimators._base import LazyRandomState
+
+    lazy = LazyRandomState(7)
+    np.testing.assert_array_equal(lazy.standard_normal(3),
+                                  np.random.RandomState(7).standard_normal(3))
+    twin = copy.deepcopy(lazy)  # no recursion through __getattr__
+    np.testing.assert_array_equal(twin.standard_normal(2),
+                                  lazy.standard_normal(2))

@@ -640,3 +640,53 @@ def test_adaptive_schedule_goes_on_with_smaller_steps_after_a_stall(solver):
     np.testing.assert_array_equal(adapt.loss_curve_[:k], const.loss_curve_)
     assert k < adapt.n_iter_ < kw["max_iter"]
     assert adapt.best_loss_ <= const.best_loss_
+
+
+class _PredictingCallback(_EpochRecorder):
+    """Predicts with every epoch's model and counts the tasks opened/closed."""
+
+    def __init__(self, X):
+        super().__init__()
+        self.X = X
+        self.predictions = []
+        self.begun = self.ended = 0
+
+    def on_fit_task_begin(self, estimator, context):
+        self.begun += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
+        self.ended += 1
+        if context.task_name == "epoch":
+            self.predictions.append(fitted_estimator.predict(self.X))
+        return False
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_each_epochs_model_predicts_as_the_fit_would_store_it(solver):
+    # the first fit of an estimator: nothing of an earlier fit to fall back on
+    X, y = make_classification(120, 6, random_state=0)
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=3, tol=0.0,
+              random_state=0)
+    cb = _PredictingCallback(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(**kw).set_callbacks(cb).fit(X, y)
+    assert len(cb.predictions) == clf.n_iter_ == 3
+    np.testing.assert_array_equal(cb.predictions[-1], clf.predict(X))
+    assert cb.begun == cb.ended == 1 + clf.n_iter_
+
+
+def test_a_diverged_epoch_closes_its_callback_task():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    y = X @ rng.randn(4)
+    cb = _PredictingCallback(X)
+    reg = NormalizedMLPRegressor(solver="gd", hidden_layer_sizes=(20,),
+                                 learning_rate=1.2, batch_size=200,
+                                 learning_rate_schedule="constant",
+                                 max_iter=300, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        reg.set_callbacks(cb).fit(X, y)
+    assert cb.begun == cb.ended
+    # the diverged epoch's task reports the model the fit keeps
+    np.testing.assert_allclose(cb.predictions[-1], reg.predict(X))

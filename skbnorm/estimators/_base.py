@@ -55,10 +55,15 @@ class LazyRandomState:
         self._rng = None
 
     def __getattr__(self, name):
-        # only for what the instance lacks: the generator's methods
-        if self._rng is None:
-            self._rng = check_random_state(self._seed)
-        return getattr(self._rng, name)
+        # only for what the instance lacks: the generator's methods (read
+        # through __dict__, so that a copy made without __init__ does not
+        # recurse)
+        d = self.__dict__
+        if "_seed" not in d:
+            raise AttributeError(name)
+        if d.get("_rng") is None:
+            d["_rng"] = check_random_state(d["_seed"])
+        return getattr(d["_rng"], name)
 
 
 class _FitResult:

@@ -269,8 +269,9 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", solver="bn",
-                 batch_size="auto", learning_rate=0.1, learning_rate_scale=None,
+    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", *,
+                 solver="bn", batch_size="auto", learning_rate=0.1,
+                 learning_rate_scale=None,
                  learning_rate_schedule="adaptive", momentum=0.9,
                  n_bisection=8, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False,
@@ -395,6 +396,12 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                 progress.diverged = diverged
                 params = progress.best_seen
                 self.t_ = t_start
+                if sub is not None:
+                    # close the epoch's task: every task opens and closes
+                    sub.call_on_fit_task_end(
+                        estimator=self,
+                        reconstruction_attributes=lambda p=params: (
+                            _fitted_attributes(_copy_params(p), net, X, s)))
                 break
             progress.record_loss(loss, params, start)
             self.n_iter_ += 1
@@ -411,11 +418,12 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Validation score: {score:.6f}")
             stop = progress.update_no_improvement(loss, score, params)
+            # the epoch's model, as the fit would store it (with BN its
+            # population statistics: a forward pass, made only when asked)
             if sub is not None and sub.call_on_fit_task_end(
                     estimator=self,
-                    reconstruction_attributes=lambda p=params: {
-                        "coefs_": [M.copy() for M in p["W"]],
-                        "intercepts_": [M.copy() for M in p["b"]]}):
+                    reconstruction_attributes=lambda p=params: (
+                        _fitted_attributes(_copy_params(p), net, X, s))):
                 progress.stopped = True
                 break
             if stop and self._shrink_steps(epoch, progress):
@@ -580,17 +588,8 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         return ctx
 
     def _store(self, params, net, X, s):
-        self.coefs_ = params["W"]
-        self.intercepts_ = params["b"]
-        self.scales_ = params.get("g")
-        if net.norm == "bn":
-            stats = net.batch_stats(X, params, s)
-            self.bn_means_ = [m.astype(X.dtype) for m, _ in stats]
-            self.bn_stds_ = [v.astype(X.dtype) for _, v in stats]
-        else:
-            self.bn_means_ = self.bn_stds_ = None
-        self.n_layers_ = len(self.coefs_) + 1
-        self.n_outputs_ = self.coefs_[-1].shape[1]
+        for name, value in _fitted_attributes(params, net, X, s).items():
+            setattr(self, name, value)
 
     def _validation_score(self, net, params, X, s, Xv, Yv, swv, running):
         if running is not None:
@@ -748,6 +747,22 @@ def _update_running(running, cache):
             old_mu, old_var = running[layer]
             running[layer] = ((1 - m) * old_mu + m * mu,
                               (1 - m) * old_var + m * sigma * sigma)
+
+
+def _fitted_attributes(params, net, X, s):
+    """The fitted attributes of a network with ``params`` trained on ``X``
+    (weights ``s``): with BN, the population statistics over ``X``."""
+    attrs = {"coefs_": params["W"], "intercepts_": params["b"],
+             "scales_": params.get("g")}
+    if net.norm == "bn":
+        stats = net.batch_stats(X, params, s)
+        attrs["bn_means_"] = [m.astype(X.dtype) for m, _ in stats]
+        attrs["bn_stds_"] = [v.astype(X.dtype) for _, v in stats]
+    else:
+        attrs["bn_means_"] = attrs["bn_stds_"] = None
+    attrs["n_layers_"] = len(params["W"]) + 1
+    attrs["n_outputs_"] = params["W"][-1].shape[1]
+    return attrs
 
 
 def _copy_params(params):
