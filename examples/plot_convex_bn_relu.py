@@ -48,8 +48,11 @@ from skbnorm.convex import (
     bn_relu_forward,
     bn_relu_objective,
     max_patterns,
-    train_bn_relu_gd,
 )
+
+# the local-search baseline: gradient descent on the non-convex network
+# (a private helper of the package's checks, not an estimator)
+from skbnorm.convex._network import train_bn_relu_gd
 from skbnorm.datasets import load_a9a
 
 SIZE = os.environ.get("SKBNORM_EXAMPLE_SIZE", "full")

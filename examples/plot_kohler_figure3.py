@@ -20,8 +20,9 @@ This example reruns the experiment on the data shipped with the package and
 scikit-learn: a9a and the 8x8 digits, 500 random rows of each (a9a's sparse
 rows densified), standardized. The networks, the loss (softmax
 cross-entropy on one-hot labels, no weight decay, uniform sample weights),
-the exact batch statistics and the measure come from ``skbnorm.mlp``'s
-NumPy reference network; its ``cross_derivative_norms`` estimates
+the exact batch statistics and the measure come from the package's
+NumPy reference network (``skbnorm.mlp._network``, private); its
+``cross_derivative_norms`` estimates
 ``||P_l (d^2 f / dW_l dW_c) P_c||_F`` (``P`` the projection onto the
 tangent of each column's sphere) with Hutchinson probes. The budget is
 smaller than the paper's: 3 random initialisations, 1000 iterations, the
@@ -54,7 +55,11 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skbnorm.datasets import load_a9a
-from skbnorm.mlp import cross_derivative_norms, init_params, value_and_grad
+from skbnorm.mlp import cross_derivative_norms
+
+# the NumPy reference network (private: the tests' twin of the estimators'
+# kernels), trained here by plain gradient descent as in the paper
+from skbnorm.mlp._network import init_params, value_and_grad
 
 SIZE = os.environ.get("SKBNORM_EXAMPLE_SIZE", "full")
 if SIZE not in ("full", "small"):

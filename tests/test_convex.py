@@ -21,9 +21,9 @@ from skbnorm.convex import (
     network_value,
     recover_network,
     sample_patterns,
-    train_bn_relu_gd,
     whiten,
 )
+from skbnorm.convex._network import train_bn_relu_gd
 
 
 def _regression(n, d, seed=0):

@@ -36,7 +36,8 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbnorm.mlp import cross_derivative_norms, init_params, value_and_grad
+from skbnorm.mlp import cross_derivative_norms
+from skbnorm.mlp._network import init_params, value_and_grad
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "plot_kohler_figure3.py"
 

@@ -14,8 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbnorm import NormalizedMLPClassifier, NormalizedMLPRegressor
-from skbnorm.mlp import init_params, value_and_grad
 from skbnorm.mlp._model import Network
+from skbnorm.mlp._network import init_params, value_and_grad
 from skbnorm.mlp._solvers import gdnp_iteration, last_layer_scale_step
 
 from .test_common import _check_id, _with_ids

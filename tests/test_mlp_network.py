@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skbnorm.mlp import forward, init_params, value_and_grad
+from skbnorm.mlp._network import forward, init_params, value_and_grad
 
 
 def _flat(params):

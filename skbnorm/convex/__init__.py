@@ -17,7 +17,6 @@ from ._network import (
     bn_relu_value_and_grad,
     closed_form,
     recover_network,
-    train_bn_relu_gd,
     whiten,
 )
 from ._solver import admm_group_lasso, dual_bound, network_value, primal_value
@@ -37,6 +36,5 @@ __all__ = [
     "primal_value",
     "recover_network",
     "sample_patterns",
-    "train_bn_relu_gd",
     "whiten",
 ]

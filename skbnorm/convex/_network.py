@@ -40,7 +40,6 @@ __all__ = [
     "bn_relu_objective",
     "bn_relu_value_and_grad",
     "closed_form",
-    "train_bn_relu_gd",
 ]
 
 
