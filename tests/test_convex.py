@@ -441,3 +441,78 @@ def test_gallery_example_runs(monkeypatch, capsys):
     for row in ("a9a subset", "digits odd/even", "MLPClassifier"):
         assert row in out
     plt.close("all")
+
+
+class _CheckRecorder:
+    """A scikit-learn FitCallback that predicts with every ADMM check's model."""
+
+    def __init__(self, X, stop_after=None):
+        self.X = X
+        self.stop_after = stop_after
+        self.predictions = []
+        self.begun = self.ended = 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        self.begun += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
+        self.ended += 1
+        if context.task_name == "admm check":
+            self.predictions.append(fitted_estimator.predict(self.X))
+            return (self.stop_after is not None
+                    and len(self.predictions) >= self.stop_after)
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_callbacks_see_every_admm_check_and_can_stop(n_outputs):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((30, 4))
+    y = np.abs(X @ rng.standard_normal((4, n_outputs))).squeeze()
+    kw = dict(beta=0.05, n_patterns=32, solver="admm", max_iter=200, tol=0.0,
+              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = ConvexBNReLURegressor(**kw).fit(X, y)
+        rec = _CheckRecorder(X)
+        watched = ConvexBNReLURegressor(**kw).set_callbacks(rec).fit(X, y)
+    # a check every 25 iterations of each output; the last one's model is
+    # the fitted one, and watching changes nothing
+    assert len(rec.predictions) == n_outputs * 200 // 25
+    np.testing.assert_allclose(rec.predictions[-1], watched.predict(X),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(plain.coefs_, watched.coefs_)
+    assert rec.begun == rec.ended
+    # a callback returning True stops the fit at that check, without a
+    # ConvergenceWarning
+    stopper = _CheckRecorder(X, stop_after=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = ConvexBNReLURegressor(**kw).set_callbacks(stopper).fit(X, y)
+    assert stopped.n_iter_ == 50
+    np.testing.assert_allclose(stopper.predictions[-1], stopped.predict(X),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.filterwarnings(
+    "error::pytest.PytestUnhandledThreadExceptionWarning")  # the bar's thread
+@pytest.mark.parametrize("Est", [ConvexBNReLURegressor, ConvexBNReLUClassifier])
+def test_progress_bar_callback_runs(Est):
+    pytest.importorskip("rich")  # a test extra (scikit-learn's bar needs it)
+    from sklearn.callback import ProgressBar
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0) if Est is \
+        ConvexBNReLUClassifier else np.abs(X[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Est(n_patterns=16, max_iter=100, random_state=0)
+        est.set_callbacks(ProgressBar()).fit(X, y)
+    assert np.all(np.isfinite(est.predict(X)))

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -105,7 +106,9 @@ _PARAMS_DOC = """
         Seeds the sampled patterns.
 
     verbose : int, default=0
-        Print the objective and duality gap every 25 ADMM iterations.
+        Print the objective and duality gap every 25 ADMM iterations. The
+        same checks are the tasks scikit-learn's callbacks see
+        (``set_callbacks``); a callback returning True stops the fit there.
 """
 
 _ATTRS_DOC = """
@@ -169,7 +172,37 @@ _REFS_DOC = """
 """
 
 
-class _ConvexBNReLUBase(BaseEstimator):
+def _network_attributes(units, n_out, one_output, X):
+    """The fitted attributes of the merged network of ``units`` (output
+    index -> recovered ``(W, gamma, alpha, v)``); outputs without units
+    predict zero."""
+    order = sorted(units)
+    W = np.hstack([units[c][0] for c in order])
+    m = W.shape[1]
+    out = np.zeros((m, n_out))
+    start = 0
+    for c in order:
+        v = units[c][3]
+        out[start:start + v.size, c] = v
+        start += v.size
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(out))):
+        raise FloatingPointError(
+            "the convex solver produced non-finite values; please report "
+            "this with the data that triggers it"
+        )
+    bn_mean, bn_std = _bn_stats(np.asarray(X @ W))
+    return {
+        "coefs_": W,
+        "bn_mean_": bn_mean,
+        "bn_std_": bn_std,
+        "bn_gamma_": np.concatenate([units[c][1] for c in order]),
+        "bn_beta_": np.concatenate([units[c][2] for c in order]),
+        "output_weights_": out[:, 0] if one_output else out,
+        "n_neurons_": m,
+    }
+
+
+class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "beta": [Interval(Real, 0, None, closed="neither")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
@@ -190,10 +223,12 @@ class _ConvexBNReLUBase(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _fit_targets(self, X, Y, one_output):
+    def _fit_targets(self, X, Y, one_output, y=None):
         """Fit one network per column of ``Y`` (n x n_outputs), then merge;
         ``one_output`` makes ``output_weights_`` a vector."""
         n = X.shape[0]
+        n_out = Y.shape[1]
+        ctx = self._init_callbacks(X, y, n_out)
         xbar, V, sigma, A = whiten(X)
         k = A.shape[1]
         lam = self.beta / np.sqrt(n)
@@ -212,21 +247,37 @@ class _ConvexBNReLUBase(BaseEstimator):
             self.exhaustive_ = False
         if patterns is not None:
             self.n_patterns_ = patterns.shape[1]
-        units = []
+        units = {}
         objective = 0.0
         gap = 0.0
         n_iter = 0
-        for c in range(Y.shape[1]):
-            y = np.ascontiguousarray(Y[:, c], dtype=np.float64)
+        stopped = False
+        for c in range(n_out):
+            y_c = np.ascontiguousarray(Y[:, c], dtype=np.float64)
             if closed:
-                Z, obj, g = closed_form(A, y, lam)
+                Z, obj, g = closed_form(A, y_c, lam)
                 it = 0
             else:
-                Z, info = admm_group_lasso(A, patterns, y, lam, tol=self.tol,
-                                           max_iter=self.max_iter,
-                                           verbose=self.verbose)
+                sub = ctx
+                if ctx is not None and n_out > 1:
+                    sub = ctx.subcontext(task_name=f"output {c}",
+                                         max_subtasks=self.max_iter)
+                    sub.call_on_fit_task_begin(estimator=self)
+                Z, info = admm_group_lasso(
+                    A, patterns, y_c, lam, tol=self.tol, max_iter=self.max_iter,
+                    verbose=self.verbose,
+                    callback=self._admm_callback(sub, units, c, V, sigma, n,
+                                                 n_out, one_output, X))
                 obj, g, it = info["objective"], info["gap"], info["n_iter"]
-                if not info["converged"]:
+                if sub is not None and sub is not ctx:
+                    sub.call_on_fit_task_end(
+                        estimator=self,
+                        reconstruction_attributes=lambda Z=Z, c=c: (
+                            _network_attributes(
+                                {**units, c: recover_network(Z, V, sigma, n)},
+                                n_out, one_output, X)))
+                stopped = info.get("stopped", False)
+                if not (info["converged"] or stopped):
                     warnings.warn(
                         f"ADMM stopped at max_iter={self.max_iter} with a "
                         f"relative duality gap of {g / max(obj, 1e-300):.2e} "
@@ -234,34 +285,55 @@ class _ConvexBNReLUBase(BaseEstimator):
                         ConvergenceWarning,
                         stacklevel=4,
                     )
-            W, gamma, alpha, v = recover_network(Z, V, sigma, n)
-            units.append((W, gamma, alpha, v))
+            units[c] = recover_network(Z, V, sigma, n)
             objective += obj
             gap += g
             n_iter = max(n_iter, it)
-        W = np.hstack([u[0] for u in units])
-        m = W.shape[1]
-        out = np.zeros((m, Y.shape[1]))
-        start = 0
-        for c, u in enumerate(units):
-            out[start:start + u[3].size, c] = u[3]
-            start += u[3].size
-        if not (np.isfinite(objective) and np.all(np.isfinite(W))
-                and np.all(np.isfinite(out))):
+            if stopped:
+                break
+        if not np.isfinite(objective):
             raise FloatingPointError(
                 "the convex solver produced non-finite values; please report "
                 "this with the data that triggers it"
             )
-        self.bn_mean_, self.bn_std_ = _bn_stats(np.asarray(X @ W))
-        self.coefs_ = W
-        self.bn_gamma_ = np.concatenate([u[1] for u in units])
-        self.bn_beta_ = np.concatenate([u[2] for u in units])
-        self.output_weights_ = out[:, 0] if one_output else out
-        self.n_neurons_ = m
+        for name, value in _network_attributes(units, n_out, one_output,
+                                               X).items():
+            setattr(self, name, value)
         self.objective_ = float(objective)
         self.duality_gap_ = float(gap)
         self.n_iter_ = int(n_iter)
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y,
+                reconstruction_attributes=_network_attributes(
+                    units, n_out, one_output, X))
         return self
+
+    def _admm_callback(self, ctx, units, c, V, sigma, n, n_out, one_output, X):
+        """ADMM's per-check hook: a callback task per certificate check, its
+        model the network recovered from the current iterate (the outputs
+        not fitted yet predict zero). None without callbacks."""
+        if ctx is None:
+            return None
+
+        def on_check(Z, info):
+            sub = ctx.subcontext(task_name="admm check")
+            sub.call_on_fit_task_begin(estimator=self)
+            return sub.call_on_fit_task_end(
+                estimator=self,
+                reconstruction_attributes=lambda: _network_attributes(
+                    {**units, c: recover_network(Z.copy(), V, sigma, n)},
+                    n_out, one_output, X))
+
+        return on_check
+
+    def _init_callbacks(self, X, y, n_out):
+        if not getattr(self, "_skl_callbacks", None):
+            return None
+        ctx = self._init_callback_context(
+            max_subtasks=n_out if n_out > 1 else self.max_iter)
+        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
+        return ctx
 
     def _forward(self, X):
         check_is_fitted(self)
@@ -360,7 +432,7 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
         X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         Y = y[:, None] if y.ndim == 1 else y
-        return self._fit_targets(X, Y, one_output=y.ndim == 1)
+        return self._fit_targets(X, Y, one_output=y.ndim == 1, y=y)
 
     def predict(self, X):
         """Network output.
@@ -453,7 +525,8 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
         else:
             Y = np.where(yi[:, None] == np.arange(self.classes_.size), 1.0,
                          -1.0)
-        return self._fit_targets(X, Y, one_output=self.classes_.size == 2)
+        return self._fit_targets(X, Y, one_output=self.classes_.size == 2,
+                                 y=y)
 
     def decision_function(self, X):
         """Network output: one column per class (one value when binary).

@@ -243,7 +243,7 @@ def _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V, T, a, b,
 
 
 def admm_group_lasso(A, Dm, y, lam, tol=1e-4, max_iter=10000, rho=None,
-                     alpha=1.6, check_every=25, verbose=0):
+                     alpha=1.6, check_every=25, verbose=0, callback=None):
     """Solve the program by ADMM; stop on the duality gap.
 
     Parameters
@@ -264,6 +264,13 @@ def admm_group_lasso(A, Dm, y, lam, tol=1e-4, max_iter=10000, rho=None,
         Initial penalty; default ``lam``.
     alpha : float
         Over-relaxation in ``[1, 2)``.
+    check_every : int
+        ADMM iterations between two evaluations of the certificate.
+    verbose : int
+        Print a line per evaluation.
+    callback : callable, optional
+        ``callback(V, info)`` after every evaluation of the certificate;
+        a true return value stops the solve there (``info["stopped"]``).
 
     Returns
     -------
@@ -316,6 +323,9 @@ def admm_group_lasso(A, Dm, y, lam, tol=1e-4, max_iter=10000, rho=None,
         if verbose:
             print(f"[convex] iter {n_iter:6d}  objective {obj:.10g}  "
                   f"gap {obj - dual:.3e}  rho {rho:.3g}")
+        if callback is not None and callback(V, info):
+            info["stopped"] = True
+            break
         if info["converged"]:
             break
         # residual balancing: keep the primal and dual residuals within 10x
