@@ -516,3 +516,58 @@ def test_progress_bar_callback_runs(Est):
         est = Est(n_patterns=16, max_iter=100, random_state=0)
         est.set_callbacks(ProgressBar()).fit(X, y)
     assert np.all(np.isfinite(est.predict(X)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pruning_keeps_the_output_and_penalty_with_at_most_n_plus_1_units(seed):
+    from skbnorm.convex._network import prune_groups
+
+    rng = np.random.RandomState(seed)
+    n, k, P = 12, 4, 40
+    A = rng.randn(n, k)
+    Z = rng.randn(k, 2 * P)
+    Z[:, rng.rand(2 * P) < 0.2] = 0.0  # some groups already empty
+    sign = np.r_[np.ones(P), -np.ones(P)]
+
+    def output(Z):
+        return np.maximum(A @ Z, 0.0) @ sign
+
+    pruned = prune_groups(A, Z)
+    norms = np.linalg.norm(pruned, axis=0)
+    kept = np.flatnonzero(norms > 0)
+    assert kept.size <= n + 1 < np.count_nonzero(np.linalg.norm(Z, axis=0))
+    np.testing.assert_allclose(output(pruned), output(Z), rtol=1e-10,
+                               atol=1e-10)
+    np.testing.assert_allclose(norms.sum(), np.linalg.norm(Z, axis=0).sum(),
+                               rtol=1e-12)
+    # each kept group keeps its direction (so its cone): only its length moves
+    for j in kept:
+        cos = pruned[:, j] @ Z[:, j] / (norms[j] * np.linalg.norm(Z[:, j]))
+        assert cos > 1 - 1e-12
+
+
+def test_the_estimator_returns_the_pruned_network_at_the_same_objective():
+    X, y = _regression(15, 3, seed=1)
+    n = X.shape[0]
+    kw = dict(beta=0.05, n_patterns=1000, max_iter=3000, tol=1e-4,
+              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = ConvexBNReLURegressor(**kw).fit(X, y)
+    # the unpruned ADMM solution of the same program, for comparison
+    _, V, sigma, A = whiten(X)
+    D = enumerate_patterns(A)
+    assert est.exhaustive_ and D.shape[1] == est.n_patterns_
+    lam = kw["beta"] / np.sqrt(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Z, info = admm_group_lasso(A, D, y, lam, tol=kw["tol"],
+                                   max_iter=kw["max_iter"])
+    active = np.count_nonzero(np.linalg.norm(Z, axis=0))
+    assert est.n_neurons_ <= n + 1 < active
+    np.testing.assert_allclose(est.objective_, info["objective"], rtol=1e-9)
+    # the training predictions are the unpruned network's
+    W, gamma, alpha, v = recover_network(Z, V, sigma, n)
+    Hx = X @ W
+    full = bn_relu_forward(X, W, Hx.mean(0), Hx.std(0), gamma, alpha, v)
+    np.testing.assert_allclose(est.predict(X), full, rtol=1e-8, atol=1e-10)

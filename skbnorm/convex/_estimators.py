@@ -18,10 +18,11 @@ from ._network import (
     _bn_stats,
     bn_relu_forward,
     closed_form,
+    prune_groups,
     recover_network,
     whiten,
 )
-from ._solver import admm_group_lasso
+from ._solver import admm_group_lasso, network_value
 
 _MODEL_DOC = r"""
     The model is a two-layer ReLU network with a Batch Normalization
@@ -127,7 +128,11 @@ _ATTRS_DOC = """
         2-d ``y``) each unit feeds one output only.
 
     n_neurons_ : int
-        Number of hidden units (non-zero groups).
+        Number of hidden units (non-zero groups). After ADMM the groups are
+        pruned to at most ``n_samples + 1`` per output with the same
+        training objective and predictions (Caratheodory's theorem: the
+        pieces of the output and the penalty are redistributed over a
+        linearly independent subset).
 
     objective_ : float
         The training objective of the fitted network (summed over outputs),
@@ -269,6 +274,12 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
                     callback=self._admm_callback(sub, units, c, V, sigma, n,
                                                  n_out, one_output, X))
                 obj, g, it = info["objective"], info["gap"], info["n_iter"]
+                # the same objective with at most n + 1 units; its value
+                # recomputed at the pruned groups (equal up to rounding)
+                dual = obj - g
+                Z = prune_groups(A, Z)
+                obj = float(network_value(A, y_c, Z, lam))
+                g = obj - dual
                 if sub is not None and sub is not ctx:
                     sub.call_on_fit_task_end(
                         estimator=self,

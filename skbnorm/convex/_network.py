@@ -129,6 +129,67 @@ def recover_network(Z, V, sigma, n):
     return W, gamma, alpha, v
 
 
+def prune_groups(A, Z):
+    """A network with at most ``n + 1`` units and the same objective.
+
+    The network's output is ``sum_j t_j a_j`` with ``t_j = ||z_j||`` and
+    ``a_j = sign_j relu(A z_j / t_j)`` (ReLU is positively homogeneous),
+    its penalty ``lambda sum_j t_j``. With more than ``n + 1`` nonzero
+    groups the vectors ``(a_j, 1)`` of ``R^(n+1)`` are linearly dependent
+    (Caratheodory): a null vector ``c`` has ``sum_j c_j a_j = 0`` and
+    ``sum_j c_j = 0``, so ``t <- t - theta c``, with ``theta`` the largest
+    step keeping ``t >= 0``, leaves the output and the penalty unchanged
+    and zeroes at least one group. Repeated until at most ``n + 1`` groups
+    are left; each group keeps its direction, so the cones hold.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The whitened data with the intercept column.
+    Z : ndarray of shape (k, 2P)
+        Groups ``u_1..u_P`` (output sign +1) then ``u'_1..u'_P`` (-1).
+
+    Returns
+    -------
+    Z : ndarray of shape (k, 2P)
+        A new array with at most ``n + 1`` nonzero columns.
+
+    References
+    ----------
+    M. Pilanci and T. Ergen, "Neural networks are convex regularizers",
+    ICML 2020: an optimal network needs at most ``n + 1`` neurons, by
+    Caratheodory's theorem, whose argument this is.
+    """
+    Z = np.array(Z, dtype=np.float64, copy=True)
+    n = A.shape[0]
+    P2 = Z.shape[1]
+    sign = np.where(np.arange(P2) < P2 // 2, 1.0, -1.0)
+    t = np.linalg.norm(Z, axis=0)
+    active = np.flatnonzero(t > 0.0)
+    if active.size <= n + 1:
+        return Z
+    directions = Z[:, active] / t[active]
+    contrib = sign[active] * np.maximum(A @ directions, 0.0)
+    ta = t[active]
+    while ta.size > n + 1:
+        M = np.vstack([contrib, np.ones(ta.size)])
+        c = np.linalg.svd(M)[2][-1]
+        if c.max() <= 0.0:
+            c = -c
+        pos = np.flatnonzero(c > 0.0)
+        ratios = ta[pos] / c[pos]
+        drop = pos[np.argmin(ratios)]
+        ta = np.maximum(ta - ratios.min() * c, 0.0)
+        keep = np.ones(ta.size, dtype=bool)
+        keep[drop] = False
+        keep &= ta > 0.0
+        ta, directions, contrib, active = (ta[keep], directions[:, keep],
+                                           contrib[:, keep], active[keep])
+    out = np.zeros_like(Z)
+    out[:, active] = directions * ta
+    return out
+
+
 def _bn_stats(H):
     """Population mean and standard deviation of each column of ``H``."""
     mean = H.mean(axis=0)
