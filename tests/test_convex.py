@@ -25,6 +25,8 @@ from skbnorm.convex import (
 )
 from skbnorm.convex._network import train_bn_relu_gd
 
+from ._callbacks import PredictingRecorder
+
 
 def _regression(n, d, seed=0):
     rng = np.random.RandomState(seed)
@@ -443,33 +445,6 @@ def test_gallery_example_runs(monkeypatch, capsys):
     plt.close("all")
 
 
-class _CheckRecorder:
-    """A scikit-learn FitCallback that predicts with every ADMM check's model."""
-
-    def __init__(self, X, stop_after=None):
-        self.X = X
-        self.stop_after = stop_after
-        self.predictions = []
-        self.begun = self.ended = 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        self.begun += 1
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
-        self.ended += 1
-        if context.task_name == "admm check":
-            self.predictions.append(fitted_estimator.predict(self.X))
-            return (self.stop_after is not None
-                    and len(self.predictions) >= self.stop_after)
-        return False
-
-    def teardown(self, estimator, context):
-        pass
-
-
 @pytest.mark.parametrize("n_outputs", [1, 2])
 def test_callbacks_see_every_admm_check_and_can_stop(n_outputs):
     rng = np.random.RandomState(0)
@@ -480,7 +455,7 @@ def test_callbacks_see_every_admm_check_and_can_stop(n_outputs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         plain = ConvexBNReLURegressor(**kw).fit(X, y)
-        rec = _CheckRecorder(X)
+        rec = PredictingRecorder(X, "admm check")
         watched = ConvexBNReLURegressor(**kw).set_callbacks(rec).fit(X, y)
     # a check every 25 iterations of each output; the last one's model is
     # the fitted one, and watching changes nothing
@@ -491,7 +466,7 @@ def test_callbacks_see_every_admm_check_and_can_stop(n_outputs):
     assert rec.begun == rec.ended
     # a callback returning True stops the fit at that check, without a
     # ConvergenceWarning
-    stopper = _CheckRecorder(X, stop_after=2)
+    stopper = PredictingRecorder(X, "admm check", stop_after=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         stopped = ConvexBNReLURegressor(**kw).set_callbacks(stopper).fit(X, y)

@@ -18,6 +18,7 @@ from skbnorm.mlp._model import Network
 from skbnorm.mlp._network import init_params, value_and_grad
 from skbnorm.mlp._solvers import gdnp_iteration, last_layer_scale_step
 
+from ._callbacks import PredictingRecorder
 from .test_common import _check_id, _with_ids
 
 SOLVERS = ("bn", "gdnp", "gd", "agd", "wn")
@@ -642,32 +643,13 @@ def test_adaptive_schedule_goes_on_with_smaller_steps_after_a_stall(solver):
     assert adapt.best_loss_ <= const.best_loss_
 
 
-class _PredictingCallback(_EpochRecorder):
-    """Predicts with every epoch's model and counts the tasks opened/closed."""
-
-    def __init__(self, X):
-        super().__init__()
-        self.X = X
-        self.predictions = []
-        self.begun = self.ended = 0
-
-    def on_fit_task_begin(self, estimator, context):
-        self.begun += 1
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator):
-        self.ended += 1
-        if context.task_name == "epoch":
-            self.predictions.append(fitted_estimator.predict(self.X))
-        return False
-
-
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_each_epochs_model_predicts_as_the_fit_would_store_it(solver):
     # the first fit of an estimator: nothing of an earlier fit to fall back on
     X, y = make_classification(120, 6, random_state=0)
     kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=3, tol=0.0,
               random_state=0)
-    cb = _PredictingCallback(X)
+    cb = PredictingRecorder(X, "epoch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = NormalizedMLPClassifier(**kw).set_callbacks(cb).fit(X, y)
@@ -680,7 +662,7 @@ def test_a_diverged_epoch_closes_its_callback_task():
     rng = np.random.RandomState(0)
     X = rng.randn(200, 4)
     y = X @ rng.randn(4)
-    cb = _PredictingCallback(X)
+    cb = PredictingRecorder(X, "epoch")
     reg = NormalizedMLPRegressor(solver="gd", hidden_layer_sizes=(20,),
                                  learning_rate=1.2, batch_size=200,
                                  learning_rate_schedule="constant",
