@@ -641,6 +641,12 @@ def test_adaptive_schedule_goes_on_with_smaller_steps_after_a_stall(solver):
     np.testing.assert_array_equal(adapt.loss_curve_[:k], const.loss_curve_)
     assert k < adapt.n_iter_ < kw["max_iter"]
     assert adapt.best_loss_ <= const.best_loss_
+    # a stall on the last allowed epoch ends the fit as converged, as with
+    # constant steps: no ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        last = NormalizedMLPRegressor(**{**kw, "max_iter": k}).fit(X, y)
+    assert last.n_iter_ == k
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

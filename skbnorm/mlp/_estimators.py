@@ -381,7 +381,7 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         epoch = (self._gdnp_epoch if self.solver == "gdnp"
                  else self._minibatch_epoch(X, Y, sw, params, net, rng,
                                             valid is not None))
-        for _ in range(self.max_iter):
+        for epoch_index in range(self.max_iter):
             sub = ctx.subcontext(task_name="epoch") if ctx is not None else None
             if sub is not None:
                 sub.call_on_fit_task_begin(estimator=self)
@@ -426,7 +426,10 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                         _fitted_attributes(_copy_params(p), net, X, s))):
                 progress.stopped = True
                 break
-            if stop and self._shrink_steps(epoch, progress):
+            # a stall on the last epoch ends the fit as converged: there is
+            # no epoch left to take the smaller steps
+            if (stop and epoch_index < self.max_iter - 1
+                    and self._shrink_steps(epoch, progress)):
                 continue
             if stop:
                 progress.converged = True
