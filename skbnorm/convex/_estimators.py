@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -13,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._callbacks import FitCallbacks
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
 from ._network import (
     _bn_stats,
@@ -207,7 +207,7 @@ def _network_attributes(units, n_out, one_output, X):
     }
 
 
-class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
+class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
     _parameter_constraints: dict = {
         "beta": [Interval(Real, 0, None, closed="neither")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
@@ -233,7 +233,8 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
         ``one_output`` makes ``output_weights_`` a vector."""
         n = X.shape[0]
         n_out = Y.shape[1]
-        ctx = self._init_callbacks(X, y, n_out)
+        ctx = self._init_callbacks(X, y,
+                                   n_out if n_out > 1 else self.max_iter)
         xbar, V, sigma, A = whiten(X)
         k = A.shape[1]
         lam = self.beta / np.sqrt(n)
@@ -280,13 +281,12 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
                 Z = prune_groups(A, Z)
                 obj = float(network_value(A, y_c, Z, lam))
                 g = obj - dual
+                units[c] = recover_network(Z, V, sigma, n)
                 if sub is not None and sub is not ctx:
                     sub.call_on_fit_task_end(
                         estimator=self,
-                        reconstruction_attributes=lambda Z=Z, c=c: (
-                            _network_attributes(
-                                {**units, c: recover_network(Z, V, sigma, n)},
-                                n_out, one_output, X)))
+                        reconstruction_attributes=lambda u=dict(units): (
+                            _network_attributes(u, n_out, one_output, X)))
                 stopped = info.get("stopped", False)
                 if not (info["converged"] or stopped):
                     warnings.warn(
@@ -296,7 +296,8 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
                         ConvergenceWarning,
                         stacklevel=4,
                     )
-            units[c] = recover_network(Z, V, sigma, n)
+            if closed:
+                units[c] = recover_network(Z, V, sigma, n)
             objective += obj
             gap += g
             n_iter = max(n_iter, it)
@@ -307,17 +308,13 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
                 "the convex solver produced non-finite values; please report "
                 "this with the data that triggers it"
             )
-        for name, value in _network_attributes(units, n_out, one_output,
-                                               X).items():
+        fitted = _network_attributes(units, n_out, one_output, X)
+        for name, value in fitted.items():
             setattr(self, name, value)
         self.objective_ = float(objective)
         self.duality_gap_ = float(gap)
         self.n_iter_ = int(n_iter)
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y,
-                reconstruction_attributes=_network_attributes(
-                    units, n_out, one_output, X))
+        self._end_callbacks(ctx, X, y, fitted)
         return self
 
     def _admm_callback(self, ctx, units, c, V, sigma, n, n_out, one_output, X):
@@ -337,14 +334,6 @@ class _ConvexBNReLUBase(CallbackSupportMixin, BaseEstimator):
                     n_out, one_output, X))
 
         return on_check
-
-    def _init_callbacks(self, X, y, n_out):
-        if not getattr(self, "_skl_callbacks", None):
-            return None
-        ctx = self._init_callback_context(
-            max_subtasks=n_out if n_out > 1 else self.max_iter)
-        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y)
-        return ctx
 
     def _forward(self, X):
         check_is_fitted(self)

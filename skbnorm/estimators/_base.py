@@ -13,7 +13,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -24,6 +23,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._callbacks import FitCallbacks
 from .._threads import blas_single_thread
 from ..objectives._design import Design
 from ..objectives._margins import margin_pass
@@ -74,7 +74,7 @@ class _FitResult:
                  "suboptimality")
 
 
-class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
+class NormalizedLinearModel(FitCallbacks, BaseEstimator):
     """Base class: subclasses set the loss, the penalty and the y handling."""
 
     @classmethod
@@ -315,21 +315,9 @@ class NormalizedLinearModel(CallbackSupportMixin, BaseEstimator):
         return Problem(design, y, s, code, alpha, self.fit_intercept, self.tol)
 
     def _end_callbacks(self, ctx, X, y):
-        """Close the fit's callback context with the fitted coefficients."""
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X, y=y,
-                reconstruction_attributes={"coef_": self.coef_,
-                                           "intercept_": self.intercept_},
-            )
-
-    def _init_callbacks(self, X, y, n_tasks, sample_weight):
-        if not getattr(self, "_skl_callbacks", None):
-            return None
-        ctx = self._init_callback_context(max_subtasks=n_tasks)
-        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                   metadata={"sample_weight": sample_weight})
-        return ctx
+        """Close the fit's callback task with the fitted coefficients."""
+        super()._end_callbacks(ctx, X, y, {"coef_": self.coef_,
+                                           "intercept_": self.intercept_})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

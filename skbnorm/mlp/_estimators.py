@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -19,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._callbacks import FitCallbacks
 from ._model import Network, init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
@@ -245,7 +245,7 @@ _REFS_DOC = """
 """
 
 
-class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
+class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like",
                                Interval(Integral, 1, None, closed="left")],
@@ -366,7 +366,7 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
 
     def _fit(self, X, Y, sw, y_for_split, y, sample_weight):
         rng = check_random_state(self.random_state)
-        ctx = self._init_callbacks(X, y, sample_weight)
+        ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
         X_all = X
         params, continuing = self._initialise(X, Y, rng)
         norm = _NORM[self.solver]
@@ -378,19 +378,22 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         s = sw / sw.sum()
         net.alpha = self.alpha / float(sw.sum())  # full batch (gdnp)
         progress = _Progress(self, params, continuing)
-        epoch = (self._gdnp_epoch if self.solver == "gdnp"
-                 else self._minibatch_epoch(X, Y, sw, params, net, rng,
-                                            valid is not None))
+        epoch = (_GdnpEpochs(self, X, Y, s, params, net)
+                 if self.solver == "gdnp"
+                 else _MinibatchEpochs(self, X, Y, sw, params, net, rng,
+                                       valid is not None))
+
+        def epoch_model(p):
+            # the model a callback gets, as the fit would store it (with BN
+            # its population statistics: a forward pass, made only when asked)
+            return lambda: _fitted_attributes(_copy_params(p), net, X, s)
+
         for epoch_index in range(self.max_iter):
             sub = ctx.subcontext(task_name="epoch") if ctx is not None else None
             if sub is not None:
                 sub.call_on_fit_task_begin(estimator=self)
             t_start = self.t_
-            if self.solver == "gdnp":
-                loss, diverged = epoch(net, X, Y, s, params), None
-                start = None
-            else:
-                loss, diverged, start = epoch()
+            loss, diverged, start = epoch()
             diverged = diverged or progress.divergence(loss, params)
             if diverged is not None:
                 progress.diverged = diverged
@@ -400,8 +403,7 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                     # close the epoch's task: every task opens and closes
                     sub.call_on_fit_task_end(
                         estimator=self,
-                        reconstruction_attributes=lambda p=params: (
-                            _fitted_attributes(_copy_params(p), net, X, s)))
+                        reconstruction_attributes=epoch_model(params))
                 break
             progress.record_loss(loss, params, start)
             self.n_iter_ += 1
@@ -411,19 +413,14 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
             score = None
             if valid is not None:
                 score = self._validation_score(net, params, X, s, *valid,
-                                               epoch.running
-                                               if self.solver != "gdnp"
-                                               else None)
+                                               epoch.running)
                 self.validation_scores_.append(score)
                 if self.verbose:
                     print(f"Validation score: {score:.6f}")
             stop = progress.update_no_improvement(loss, score, params)
-            # the epoch's model, as the fit would store it (with BN its
-            # population statistics: a forward pass, made only when asked)
             if sub is not None and sub.call_on_fit_task_end(
                     estimator=self,
-                    reconstruction_attributes=lambda p=params: (
-                        _fitted_attributes(_copy_params(p), net, X, s))):
+                    reconstruction_attributes=epoch_model(params)):
                 progress.stopped = True
                 break
             # a stall on the last epoch ends the fit as converged: there is
@@ -435,13 +432,9 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                 progress.converged = True
                 break
         params = self._end_of_fit(progress, params)
-        self._store(params, net, X, s)
+        fitted = self._store(params, net, X, s)
         self._fitted_solver = self.solver
-        if ctx is not None:
-            ctx.call_on_fit_task_end(
-                estimator=self, X=X_all, y=y,
-                reconstruction_attributes={"coefs_": self.coefs_,
-                                           "intercepts_": self.intercepts_})
+        self._end_callbacks(ctx, X_all, y, fitted)
         return self
 
     def _shrink_steps(self, epoch, progress):
@@ -507,25 +500,6 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
         self.best_loss_ = None
         return X, Y, sw, valid
 
-    def _gdnp_epoch(self, net, X, Y, s, params):
-        """One full-batch gdnp iteration (Kohler et al.'s Algorithm 2)."""
-        eta = float(self.learning_rate)
-        eta_scale = float(self.learning_rate_scale or self.learning_rate)
-        loss = gdnp_iteration(net, X, Y, s, params, eta, eta_scale,
-                              self.n_bisection)
-        self.t_ += 1
-        return loss
-
-    def _minibatch_epoch(self, X, Y, sw, params, net, rng, early_stopping):
-        """A callable running one epoch of minibatch steps.
-
-        It returns ``(loss, diverged, start)``: the epoch's weighted mean
-        batch loss, why it diverged (or None) and the parameters it started
-        from. With BN and early stopping it keeps the running statistics
-        the validation scores use (``.running``).
-        """
-        return _MinibatchEpochs(self, X, Y, sw, params, net, rng, early_stopping)
-
     def _end_of_fit(self, progress, params):
         """The returned parameters, and the warning of what ended the fit."""
         # a loss that ends far above its best without overflowing is an
@@ -582,17 +556,11 @@ class _NormalizedMLPBase(CallbackSupportMixin, BaseEstimator):
                                if np.isfinite(progress.best_loss) else None)
         return params
 
-    def _init_callbacks(self, X, y, sample_weight):
-        if not getattr(self, "_skl_callbacks", None):
-            return None
-        ctx = self._init_callback_context(max_subtasks=self.max_iter)
-        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                   metadata={"sample_weight": sample_weight})
-        return ctx
-
     def _store(self, params, net, X, s):
-        for name, value in _fitted_attributes(params, net, X, s).items():
+        fitted = _fitted_attributes(params, net, X, s)
+        for name, value in fitted.items():
             setattr(self, name, value)
+        return fitted
 
     def _validation_score(self, net, params, X, s, Xv, Yv, swv, running):
         if running is not None:
@@ -674,8 +642,36 @@ class _Progress:
         return self.no_improvement > self.est.n_iter_no_change
 
 
+class _GdnpEpochs:
+    """Full-batch gdnp iterations (Kohler et al.'s Algorithm 2), one per
+    call, as ``(loss, diverged, start)`` like :class:`_MinibatchEpochs`
+    (a gdnp iteration's loss is its result's: no start to fall back on)."""
+
+    #: gdnp's validation scores use the exact population statistics
+    running = None
+
+    def __init__(self, est, X, Y, s, params, net):
+        self.est, self.X, self.Y, self.s = est, X, Y, s
+        self.params, self.net = params, net
+
+    def __call__(self):
+        est = self.est
+        eta = float(est.learning_rate)
+        eta_scale = float(est.learning_rate_scale or est.learning_rate)
+        loss = gdnp_iteration(self.net, self.X, self.Y, self.s, self.params,
+                              eta, eta_scale, est.n_bisection)
+        est.t_ += 1
+        return loss, None, None
+
+
 class _MinibatchEpochs:
-    """Epochs of minibatch steps (gd, agd, bn, wn) over one training set."""
+    """Epochs of minibatch steps (gd, agd, bn, wn) over one training set.
+
+    A call runs one epoch and returns ``(loss, diverged, start)``: the
+    epoch's weighted mean batch loss, why it diverged (or None) and the
+    parameters it started from. With BN and early stopping it keeps the
+    running statistics the validation scores use (:attr:`running`).
+    """
 
     def __init__(self, est, X, Y, sw, params, net, rng, early_stopping):
         norm = _NORM[est.solver]
