@@ -29,7 +29,7 @@ if str(HERE) not in sys.path:
 from _harness import machine_info  # noqa: E402
 
 SUITES = ["defaults", "startup", "kernels", "threading", "parallel", "solution",
-          "scaling", "memory", "mlp"]
+          "scaling", "memory", "mlp", "convex"]
 
 
 def parse_args(argv=None):

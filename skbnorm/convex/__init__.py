@@ -10,6 +10,7 @@ locally trained networks.
 """
 
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
+from ._certify import UncertifiedWarning, cell_values, working_set_solve
 from ._estimators import ConvexBNReLUClassifier, ConvexBNReLURegressor
 from ._network import (
     bn_relu_forward,
@@ -24,10 +25,12 @@ from ._solver import admm_group_lasso, dual_bound, network_value, primal_value
 __all__ = [
     "ConvexBNReLUClassifier",
     "ConvexBNReLURegressor",
+    "UncertifiedWarning",
     "admm_group_lasso",
     "bn_relu_forward",
     "bn_relu_objective",
     "bn_relu_value_and_grad",
+    "cell_values",
     "closed_form",
     "dual_bound",
     "enumerate_patterns",
@@ -37,4 +40,5 @@ __all__ = [
     "recover_network",
     "sample_patterns",
     "whiten",
+    "working_set_solve",
 ]

@@ -1,0 +1,136 @@
+"""The convex BN-ReLU network against non-convex training of the same model.
+
+On a panel of small problems (regression and +-1 classification targets on
+the squared loss, several ``n``, ``d`` and ``beta``) it fits
+``ConvexBNReLURegressor`` at its defaults (only ``beta`` and
+``random_state`` set) and compares with:
+
+- the previous default: ADMM over the 128 sampled patterns alone (no
+  working set, no search), as :func:`skbnorm.convex.admm_group_lasso` runs
+  it;
+- the peer: scipy's L-BFGS on the non-convex BN-ReLU network's objective
+  (:func:`skbnorm.convex.bn_relu_value_and_grad`, checked against finite
+  differences by the tests), 8 random starts of ``max(16, 2 * width)``
+  units each, the width being the convex network's; none of the package's
+  solvers is involved.
+
+Reported per problem: the arrangement's cell bound, whether the fit was
+certified, its objective, gap and width, the times, and the ratio of each
+objective to the best L-BFGS start's (below 1: lower objective). Where the
+arrangement exceeds ``max_cells`` the fit is not certified and the table
+says whether it still reached the multi-start's best.
+
+``python benchmarks/bench_convex.py`` (about three minutes).
+"""
+
+import time
+import warnings
+
+import numpy as np
+from _harness import Table
+from scipy.optimize import minimize
+
+from skbnorm import ConvexBNReLURegressor
+from skbnorm.convex import (
+    admm_group_lasso,
+    bn_relu_value_and_grad,
+    max_patterns,
+    network_value,
+    sample_patterns,
+    whiten,
+)
+
+#: (kind, n, d, beta); the last four exceed max_cells=20000
+PANEL = [
+    ("regression", 25, 3, 0.05),
+    ("regression", 30, 2, 0.02),
+    ("regression", 40, 3, 0.1),
+    ("regression", 60, 2, 0.1),
+    ("classification", 40, 2, 0.1),
+    ("classification", 50, 3, 0.2),
+    ("regression", 40, 4, 0.1),
+    ("regression", 60, 3, 0.05),
+    ("classification", 60, 4, 0.1),
+    ("classification", 100, 3, 0.2),
+]
+STARTS = 8
+
+
+def _data(kind, n, d, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    f = np.sin(2 * X[:, 0]) + (X[:, 1] ** 2 if d > 1 else 0.0)
+    if kind == "classification":
+        return X, np.where(f + 0.3 * rng.randn(n) > np.median(f), 1.0, -1.0)
+    return X, f + 0.1 * rng.randn(n)
+
+
+def _lbfgs(X, y, beta, m, seed):
+    d = X.shape[1]
+
+    def fun(p):
+        W = p[:d * m].reshape(d, m)
+        g, a, v = p[d * m:d * m + m], p[d * m + m:d * m + 2 * m], p[-m:]
+        f, (gW, gg, ga, gv) = bn_relu_value_and_grad(X, y, W, g, a, v, beta)
+        return f, np.concatenate([gW.ravel(), gg, ga, gv])
+
+    p0 = np.random.RandomState(seed).randn(d * m + 3 * m)
+    return minimize(fun, p0, jac=True, method="L-BFGS-B",
+                    options={"maxiter": 5000, "maxfun": 10000}).fun
+
+
+def run(quick=False):
+    table = Table(
+        "Convex BN-ReLU network at its defaults against L-BFGS multi-start "
+        "on the same non-convex model",
+        ["problem", "cells (bound)", "certified", "objective", "rel. gap",
+         "width", "fit s", "sampled only: objective", "L-BFGS best of 8",
+         "L-BFGS s", "ours / best", "sampled / best"],
+        formats={"objective": "{:.6g}", "sampled only: objective": "{:.6g}",
+                 "L-BFGS best of 8": "{:.6g}", "ours / best": "{:.4f}",
+                 "sampled / best": "{:.4f}", "rel. gap": "{:.1e}"},
+        note=("defaults: n_patterns=128, max_cells=20000, tol=1e-3; 'sampled "
+              "only' is ADMM over the 128 sampled patterns (the previous "
+              "default); L-BFGS: scipy, 8 random starts of max(16, 2 width) "
+              "units, up to 5000 iterations each. The objective is "
+              "1/2 ||f(X) - y||^2 + beta/2 (|gamma|^2 + |alpha|^2 + |v|^2)."),
+    )
+    panel = PANEL[:3] if quick else PANEL
+    for seed, (kind, n, d, beta) in enumerate(panel):
+        X, y = _data(kind, n, d, seed)
+        _, _, _, A = whiten(X)
+        lam = beta / np.sqrt(n)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reg = ConvexBNReLURegressor(beta=beta, random_state=0).fit(X, y)
+        fit_s = time.perf_counter() - t0
+        D = sample_patterns(A, 128, np.random.RandomState(0))
+        Z, _ = admm_group_lasso(A, D, y, lam, tol=1e-3, max_iter=30000)
+        sampled = float(network_value(A, y, Z, lam))
+        m = max(16, 2 * reg.n_neurons_)
+        t0 = time.perf_counter()
+        best = min(_lbfgs(X, y, beta, m, s) for s in range(STARTS))
+        lbfgs_s = time.perf_counter() - t0
+        table.add(**{
+            "problem": f"{kind} n={n} d={d} beta={beta}",
+            "cells (bound)": max_patterns(n, A.shape[1]),
+            "certified": "yes" if reg.certified_ else "no",
+            "objective": reg.objective_,
+            "rel. gap": reg.duality_gap_ / reg.objective_,
+            "width": reg.n_neurons_,
+            "fit s": fit_s,
+            "sampled only: objective": sampled,
+            "L-BFGS best of 8": best,
+            "L-BFGS s": lbfgs_s,
+            "ours / best": reg.objective_ / best,
+            "sampled / best": sampled / best,
+        })
+    return [table]
+
+
+if __name__ == "__main__":
+    import sys
+
+    for t in run("--quick" in sys.argv):
+        print(t.markdown(), end="\n\n")
