@@ -64,6 +64,7 @@ SMALL = SIZE == "small"
 N_STARTS = 8 if SMALL else 30  # random starts of gradient descent
 GD_STEPS = 800 if SMALL else 3000
 N_TRAIN = 150 if SMALL else 400
+ADMM_ITER = 3000 if SMALL else 20000  # per working-set round
 N_TEST = 1000 if SMALL else 5000
 
 # %%
@@ -147,7 +148,7 @@ for name, Xtr, ytr, Xte, yte in (a9a_task(), digits_task()):
     yte_pm = np.where(yte > 0, 1, -1)
     t0 = time.perf_counter()
     clf = ConvexBNReLUClassifier(beta=1.0, n_patterns=128, tol=1e-3,
-                                 max_iter=20000, random_state=0)
+                                 max_iter=ADMM_ITER, random_state=0)
     with warnings.catch_warnings():
         # hundreds of rows: far too many cells to enumerate, so the fit is
         # certified over its working set only (and says so)

@@ -410,9 +410,11 @@ def test_several_outputs_are_separate_programs():
 # iterations ran to the cap twice, 11 s of the suite. max_cells=200 for the
 # same reason: the checks' small sparse sets have up to 20000 cells, whose
 # enumeration (2 s a fit) made the sparse-input checks 25 s each; the
-# certificate has its own tests (test_convex_certify.py)
-@parametrize_with_checks([ConvexBNReLURegressor(max_iter=1000, max_cells=200),
-                          ConvexBNReLUClassifier(max_iter=1000, max_cells=200)])
+# certificate has its own tests (test_convex_certify.py); n_patterns=32
+# keeps the working-set rounds of the larger check sets short
+@parametrize_with_checks([
+    ConvexBNReLURegressor(max_iter=1000, max_cells=200, n_patterns=32),
+    ConvexBNReLUClassifier(max_iter=1000, max_cells=200, n_patterns=32)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -20,6 +20,8 @@ from skbnorm.convex import (
 )
 from skbnorm.convex._certify import nnls_residual, residual, search_patterns
 
+from .test_convex import _cvxpy_optimum
+
 
 def _problem(n, d, beta, seed=0):
     rng = np.random.RandomState(seed)
@@ -61,24 +63,6 @@ def test_cell_values_are_the_conic_maxima_above_lam():
         else:
             assert values[j] <= lam * (1 + 1e-12)
     assert np.any(values > lam) and np.any(values <= lam)
-
-
-def _cvxpy_optimum(A, D, y, lam):
-    cp = pytest.importorskip("cvxpy")
-    k = A.shape[1]
-    P = D.shape[1]
-    Df = D.astype(float)
-    S = 2 * Df - 1
-    U = cp.Variable((k, P))
-    Up = cp.Variable((k, P))
-    pred = cp.sum(cp.multiply(Df, A @ (U - Up)), axis=1)
-    obj = (0.5 * cp.sum_squares(pred - y)
-           + lam * (cp.sum(cp.norm(U, 2, axis=0))
-                    + cp.sum(cp.norm(Up, 2, axis=0))))
-    cons = [cp.multiply(S, A @ U) >= 0, cp.multiply(S, A @ Up) >= 0]
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver="CLARABEL")
-    return prob.value
 
 
 @pytest.mark.parametrize("n,d,beta", [(15, 2, 0.1), (20, 2, 0.3)])
@@ -129,13 +113,17 @@ def test_search_finds_violated_patterns_without_enumeration():
     Z, info = admm_group_lasso(A, start, y, lam, tol=1e-4, max_iter=50000)
     e = residual(A, start, Z, y)
     starts = np.random.RandomState(1).randn(A.shape[1], 32)
-    found = search_patterns(A, e, starts / np.linalg.norm(starts, axis=0))
+    found, low = search_patterns(A, e, starts / np.linalg.norm(starts, axis=0))
     # every pattern found is a cell of the arrangement ...
     cells = {bytes(c) for c in np.packbits(enumerate_patterns(A), axis=0).T}
     assert all(bytes(c) in cells for c in np.packbits(found, axis=0).T)
-    # ... and some violate the dual constraint of the 8-pattern solution
+    # ... its bound is below the exact dual-constraint value, and some
+    # violate the dual constraint of the 8-pattern solution
     values, _ = cell_values(A, found, e, lam)
-    assert values.max() > lam
+    exact = values > lam
+    assert np.all(low[exact] <= values[exact] * (1 + 1e-12))
+    assert np.all(low[~exact] <= lam * (1 + 1e-12))
+    assert low.max() > lam
     _, W, res = working_set_solve(A, y, lam, start, tol=1e-4, max_iter=100000)
     assert not res["certified"] and np.isnan(res["all_dual"])
     assert W.shape[1] > start.shape[1]

@@ -235,12 +235,16 @@ def search_patterns(A, e, starts, n_steps=8):
 
     From each start (columns of ``starts``) and each sign, ``u`` moves
     ``n_steps`` times to the maximiser over the ball of the objective's
-    linear piece at ``u`` (``u <- sigma A^T D(u) e``, normalised); the
-    patterns where the ascents end are returned (distinct columns). A
-    heuristic for arrangements too large to enumerate: it finds violated
-    cells, it cannot prove there are none.
+    linear piece at ``u`` (``u <- sigma A^T D(u) e``, normalised). Returns
+    the distinct patterns ``D(u)`` where the ascents end and, per pattern,
+    the largest ``sigma e^T relu(A u)`` reached in it: a lower bound on its
+    dual-constraint value ``v(D)`` (``u`` is a unit vector of the cell), so
+    a bound above ``lam`` proves the pattern violated without solving
+    anything. A heuristic for arrangements too large to enumerate: it finds
+    violated cells, it cannot prove there are none.
     """
     found = []
+    lows = []
     for sigma in (1.0, -1.0):
         U = starts.copy()
         for _ in range(n_steps):
@@ -251,11 +255,19 @@ def search_patterns(A, e, starts, n_steps=8):
             if not np.any(live):
                 break
             U = G[:, live] / norms[live]
-        found.append((A @ U) >= 0.0)
+        H = A @ U
+        found.append(H >= 0.0)
+        lows.append(sigma * (e @ np.maximum(H, 0.0)))
     D = np.concatenate(found, axis=1)
-    D = D[:, D.any(axis=0)]
+    low = np.concatenate(lows)
+    live = D.any(axis=0)
+    D, low = D[:, live], low[live]
+    order = np.argsort(-low, kind="stable")
+    D, low = D[:, order], low[order]
+    # the first occurrence of a pattern carries its largest bound
     _, keep = np.unique(np.packbits(D, axis=0), axis=1, return_index=True)
-    return np.ascontiguousarray(D[:, np.sort(keep)])
+    keep = np.sort(keep)
+    return np.ascontiguousarray(D[:, keep]), low[keep]
 
 
 def _new_columns(W, C):
@@ -303,7 +315,8 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
         The groups over the final working set, that set, and ADMM's last
         ``info`` with ``rounds``, ``certified`` (bool), ``all_dual`` (the
         bound over every cell, NaN without ``cells``), ``max_value``
-        (``max_D v(D) / lam`` over the checked patterns) and ``n_checked``.
+        (``max_D v(D) / lam`` over the checked patterns; without ``cells``
+        the largest lower bound the search found) and ``n_checked``.
     """
     rng = np.random.default_rng(0) if random_state is None else random_state
     W = np.ascontiguousarray(patterns, dtype=bool)
@@ -341,8 +354,26 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
                 axis=1)
             norms = np.linalg.norm(starts, axis=0)
             starts = starts[:, norms > 0.0] / norms[norms > 0.0]
-            cand = np.concatenate([W, search_patterns(A, e, starts)], axis=1)
-        values, n_hard = cell_values(A, cand, e, lam)
+            cand, values = search_patterns(A, e, starts)
+            # the ascent's lower bounds miss violated cells whose maximiser
+            # it did not reach: solve the conic problem for the most
+            # promising of those (largest cone-free bound), a few per round
+            # (measured: bounds alone left the fits 1.09-1.17x the
+            # multi-start's best, the exact values 1.03-1.10x)
+            bound = np.linalg.norm(A.T @ (cand * e[:, None]), axis=0)
+            open_ = np.flatnonzero((values <= lam * (1.0 + VIOLATION))
+                                   & (bound > lam))
+            hard = open_[np.argsort(-bound[open_])[:2 * add]]
+            n_hard = hard.size
+            if n_hard:
+                exact = values.copy()
+                _exact_values(np.ascontiguousarray(A, dtype=np.float64),
+                              np.ascontiguousarray(cand, dtype=np.bool_),
+                              np.ascontiguousarray(e, dtype=np.float64),
+                              hard, exact, float(lam))
+                values[hard] = np.maximum(values[hard], exact[hard])
+        if cells is not None:
+            values, n_hard = cell_values(A, cand, e, lam)
         cmax = float(values.max()) if values.size else 0.0
         obj = info["objective"]
         converged = info["converged"]
