@@ -66,46 +66,70 @@ def residual(A, Dm, Z, y):
 
 
 @jit
-def _passive_lstsq(M, b, passive):
-    """Least squares on the passive columns: ``z`` (zero elsewhere).
+def _dot(a, b):
+    acc = 0.0
+    for q in range(a.shape[0]):
+        acc += a[q] * b[q]
+    return acc
+
+
+@jit
+def _passive_lstsq(M, b, passive, z):
+    """Least squares on the passive columns into ``z`` (zero elsewhere).
 
     Modified Gram--Schmidt, twice, on the at most ``k`` passive columns; a
-    column dependent on the earlier ones (to rounding) gets 0.
+    column dependent on the earlier ones (to rounding) gets 0. Plain loops
+    (no BLAS call): the problems are tiny, and compiling numba's BLAS
+    bindings tripled this module's compile time.
     """
     k, n = M.shape
-    z = np.zeros(n)
     Q = np.empty((k, k))  # row j: the j-th orthonormal vector
     R = np.zeros((k, k))
     cols = np.empty(k, dtype=np.int64)
+    v = np.empty(k)
     p = 0
     for c in range(n):
+        z[c] = 0.0
         if not passive[c] or p == k:
             continue
-        v = np.ascontiguousarray(M[:, c])
-        size = math.sqrt(np.dot(v, v))
+        for q in range(k):
+            v[q] = M[q, c]
+        size = math.sqrt(_dot(v, v))
         for _ in range(2):
             for j in range(p):
-                r = np.dot(Q[j], v)
+                r = _dot(Q[j], v)
                 R[j, p] += r
-                v -= r * Q[j]
-        nv = math.sqrt(np.dot(v, v))
+                for q in range(k):
+                    v[q] -= r * Q[j, q]
+        nv = math.sqrt(_dot(v, v))
         if not nv > 1e-12 * size:
             for j in range(p):
                 R[j, p] = 0.0
             continue
-        Q[p] = v / nv
+        for q in range(k):
+            Q[p, q] = v[q] / nv
         R[p, p] = nv
         cols[p] = c
         p += 1
     sol = np.empty(p)
     for j in range(p - 1, -1, -1):
-        acc = np.dot(Q[j], b)
+        acc = _dot(Q[j], b)
         for q in range(j + 1, p):
             acc -= R[j, q] * sol[q]
         sol[j] = acc / R[j, j]
     for j in range(p):
         z[cols[j]] = sol[j]
-    return z
+
+
+@jit
+def _residual_of(M, x, b, r):
+    """``r <- b - M x``."""
+    k, n = M.shape
+    for q in range(k):
+        acc = b[q]
+        for i in range(n):
+            acc -= M[q, i] * x[i]
+        r[q] = acc
 
 
 @jit
@@ -118,6 +142,8 @@ def nnls_residual(M, b, stop=0.0):
     """
     k, n = M.shape
     x = np.zeros(n)
+    z = np.zeros(n)
+    r = np.empty(k)
     passive = np.zeros(n, dtype=np.bool_)
     scale = 0.0
     for j in range(n):
@@ -126,28 +152,33 @@ def nnls_residual(M, b, stop=0.0):
             c += abs(M[q, j])
         scale = max(scale, c)
     tol = 10.0 * max(k, n) * 2.220446049250313e-16 * scale
-    r = b - M @ x
+    _residual_of(M, x, b, r)
     for _ in range(3 * n + 10):
-        if np.dot(r, r) <= stop * stop:
+        if _dot(r, r) <= stop * stop:
             break
-        w = M.T @ r
         j = -1
         best = tol
         for i in range(n):
-            if not passive[i] and w[i] > best:
-                best = w[i]
+            if passive[i]:
+                continue
+            w = 0.0
+            for q in range(k):
+                w += M[q, i] * r[q]
+            if w > best:
+                best = w
                 j = i
         if j < 0:
             break
         passive[j] = True
         for _ in range(3 * n + 10):
-            z = _passive_lstsq(M, b, passive)
+            _passive_lstsq(M, b, passive, z)
             ok = True
             for i in range(n):
                 if passive[i] and z[i] <= tol:
                     ok = False
             if ok:
-                x = z
+                for i in range(n):
+                    x[i] = z[i]
                 break
             # back along x -> z to the first passive entry that reaches 0
             step = 1.0
@@ -160,8 +191,8 @@ def nnls_residual(M, b, stop=0.0):
                 if passive[i] and x[i] <= tol:
                     passive[i] = False
                     x[i] = 0.0
-        r = b - M @ x
-    return math.sqrt(np.dot(r, r))
+        _residual_of(M, x, b, r)
+    return math.sqrt(_dot(r, r))
 
 
 @jit
@@ -182,7 +213,7 @@ def _exact_values(A, Dm, e, hard, values, lam):
             g[q] = acc
         # where the cone-free maximiser sigma g/||g|| is in the cell, the
         # bound ||g|| is attained: no least squares
-        gn = math.sqrt(np.dot(g, g))
+        gn = math.sqrt(_dot(g, g))
         for q in range(k):
             u[q] = g[q] / gn
         inside = 0
