@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .._numba import jit
+from ..objectives._design import dot
 from ._solver import (
     admm_group_lasso,
     extend_state,
@@ -66,14 +67,6 @@ def residual(A, Dm, Z, y):
 
 
 @jit
-def _dot(a, b):
-    acc = 0.0
-    for q in range(a.shape[0]):
-        acc += a[q] * b[q]
-    return acc
-
-
-@jit
 def _passive_lstsq(M, b, passive, z):
     """Least squares on the passive columns into ``z`` (zero elsewhere).
 
@@ -94,14 +87,14 @@ def _passive_lstsq(M, b, passive, z):
             continue
         for q in range(k):
             v[q] = M[q, c]
-        size = math.sqrt(_dot(v, v))
+        size = math.sqrt(dot(v, v))
         for _ in range(2):
             for j in range(p):
-                r = _dot(Q[j], v)
+                r = dot(Q[j], v)
                 R[j, p] += r
                 for q in range(k):
                     v[q] -= r * Q[j, q]
-        nv = math.sqrt(_dot(v, v))
+        nv = math.sqrt(dot(v, v))
         if not nv > 1e-12 * size:
             for j in range(p):
                 R[j, p] = 0.0
@@ -113,7 +106,7 @@ def _passive_lstsq(M, b, passive, z):
         p += 1
     sol = np.empty(p)
     for j in range(p - 1, -1, -1):
-        acc = _dot(Q[j], b)
+        acc = dot(Q[j], b)
         for q in range(j + 1, p):
             acc -= R[j, q] * sol[q]
         sol[j] = acc / R[j, j]
@@ -154,7 +147,7 @@ def nnls_residual(M, b, stop=0.0):
     tol = 10.0 * max(k, n) * 2.220446049250313e-16 * scale
     _residual_of(M, x, b, r)
     for _ in range(3 * n + 10):
-        if _dot(r, r) <= stop * stop:
+        if dot(r, r) <= stop * stop:
             break
         j = -1
         best = tol
@@ -192,7 +185,7 @@ def nnls_residual(M, b, stop=0.0):
                     passive[i] = False
                     x[i] = 0.0
         _residual_of(M, x, b, r)
-    return math.sqrt(_dot(r, r))
+    return math.sqrt(dot(r, r))
 
 
 @jit
@@ -213,7 +206,7 @@ def _exact_values(A, Dm, e, hard, values, lam):
             g[q] = acc
         # where the cone-free maximiser sigma g/||g|| is in the cell, the
         # bound ||g|| is attained: no least squares
-        gn = math.sqrt(_dot(g, g))
+        gn = math.sqrt(dot(g, g))
         for q in range(k):
             u[q] = g[q] / gn
         inside = 0
