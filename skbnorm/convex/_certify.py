@@ -32,9 +32,10 @@ import numpy as np
 from .._numba import jit
 from ..objectives._design import dot
 from ._solver import (
+    _residual,
     admm_group_lasso,
     extend_state,
-    network_value,
+    scaled_dual,
     select_state,
 )
 
@@ -61,9 +62,8 @@ SEARCH_ADD = 32
 
 def residual(A, Dm, Z, y):
     """``e = sum_j sigma_j D_j A z_j - y`` of the program over ``Dm``."""
-    H = A @ Z
-    P = Dm.shape[1]
-    return (Dm * (H[:, :P] - H[:, P:])).sum(axis=1) - y
+    return _residual(np.ascontiguousarray(A @ Z),
+                     np.ascontiguousarray(Dm, dtype=np.bool_), y)
 
 
 @jit
@@ -234,24 +234,25 @@ def cell_values(A, Dm, e, lam):
     way), which is all the certificate needs. Returns ``(values, n_hard)``,
     ``n_hard`` the number of cells the bound did not clear.
     """
-    bound = np.linalg.norm(A.T @ (Dm * e[:, None]), axis=0)
-    values = bound.copy()
-    hard = np.flatnonzero(bound > lam)
-    if hard.size:
-        _exact_values(np.ascontiguousarray(A, dtype=np.float64),
-                      np.ascontiguousarray(Dm, dtype=np.bool_),
-                      np.ascontiguousarray(e, dtype=np.float64), hard, values,
-                      float(lam))
+    values = cone_free_bound(A, Dm, e)
+    hard = np.flatnonzero(values > lam)
+    exact_values(A, Dm, e, hard, values, lam)
     return values, hard.size
 
 
-def dual_value(e, y, cmax, lam):
-    """The dual objective at ``theta = t e``, ``t`` best in ``[0, lam/cmax]``."""
-    t_max = 1.0 if cmax <= lam else lam / cmax
-    ee = float(e @ e)
-    ey = float(e @ y)
-    t = min(max(-ey / ee if ee > 0.0 else 0.0, 0.0), t_max)
-    return -0.5 * t * t * ee - t * ey
+def cone_free_bound(A, Dm, e):
+    """``||A^T D e||`` per pattern: ``v(D)`` with the cone dropped."""
+    return np.linalg.norm(A.T @ (Dm * e[:, None]), axis=0)
+
+
+def exact_values(A, Dm, e, idx, values, lam):
+    """``values[idx] <- v(D)`` for the patterns ``idx`` (see
+    :func:`cell_values`)."""
+    if idx.size:
+        _exact_values(np.ascontiguousarray(A, dtype=np.float64),
+                      np.ascontiguousarray(Dm, dtype=np.bool_),
+                      np.ascontiguousarray(e, dtype=np.float64), idx, values,
+                      float(lam))
 
 
 def search_patterns(A, e, starts, n_steps=8):
@@ -384,35 +385,30 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
             # promising of those (largest cone-free bound), a few per round
             # (measured: bounds alone left the fits 1.09-1.17x the
             # multi-start's best, the exact values 1.03-1.10x)
-            bound = np.linalg.norm(A.T @ (cand * e[:, None]), axis=0)
+            bound = cone_free_bound(A, cand, e)
             open_ = np.flatnonzero((values <= lam * (1.0 + VIOLATION))
                                    & (bound > lam))
             hard = open_[np.argsort(-bound[open_])[:2 * add]]
             n_hard = hard.size
-            if n_hard:
-                exact = values.copy()
-                _exact_values(np.ascontiguousarray(A, dtype=np.float64),
-                              np.ascontiguousarray(cand, dtype=np.bool_),
-                              np.ascontiguousarray(e, dtype=np.float64),
-                              hard, exact, float(lam))
-                values[hard] = np.maximum(values[hard], exact[hard])
+            exact = values.copy()
+            exact_values(A, cand, e, hard, exact, lam)
+            values[hard] = np.maximum(values[hard], exact[hard])
         if cells is not None:
             values, n_hard = cell_values(A, cand, e, lam)
         cmax = float(values.max()) if values.size else 0.0
         obj = info["objective"]
-        converged = info["converged"]
-        info["converged"] = converged and loose == tol
+        converged = info["converged"]  # to this round's tolerance
         info["n_checked"] = cand.shape[1]
         info["max_value"] = cmax / lam
         info["rounds"] = rounds
         info["n_iter"] = used
-        info["all_dual"] = (dual_value(e, y, cmax, lam) if cells is not None
+        info["all_dual"] = (scaled_dual(e, y, cmax, lam) if cells is not None
                             else math.nan)
         # the bound holds at any iterate: a small enough gap certifies
         # (and ends the fit) whether or not ADMM met its own test
         info["certified"] = bool(
             cells is not None and obj - info["all_dual"] <= tol * obj)
-        info["converged"] = info["converged"] or info["certified"]
+        info["converged"] = (converged and loose == tol) or info["certified"]
         if verbose:
             print(f"[convex] round {rounds}: {W.shape[1]} patterns, "
                   f"max v/lam {cmax / lam:.6f} over {cand.shape[1]} "
@@ -438,5 +434,4 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
         idx = idx[np.argsort(-values[idx], kind="stable")[:add]]
         W = np.ascontiguousarray(np.concatenate([W, cand[:, idx]], axis=1))
         state = extend_state(state, idx.size)
-    info["objective"] = float(network_value(A, y, Z, lam))
     return Z, W, info

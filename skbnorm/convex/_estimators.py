@@ -271,23 +271,23 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
         n_out = Y.shape[1]
         xbar, V, sigma, A = whiten(X)
         k = A.shape[1]
+        bound = max_patterns(n, k)
+        enumerable = bound <= self.max_cells
         max_iter = self.max_iter
         if max_iter == "auto":
-            max_iter = (100000 if max_patterns(n, k) <= self.max_cells
-                        else 10000)
+            max_iter = 100000 if enumerable else 10000
         ctx = self._init_callbacks(X, y, n_out if n_out > 1 else max_iter)
         lam = self.beta / np.sqrt(n)
         square = k == n
         closed = square and self.solver == "auto"
         cells = None
-        bound = max_patterns(n, k)
         if closed:
             patterns = None
             self.exhaustive_ = True
             self.n_patterns_ = 2
         else:
             rng = check_random_state(self.random_state)
-            if bound <= self.max_cells:
+            if enumerable:
                 cells = enumerate_patterns(A)
             if cells is not None and cells.shape[1] <= self.n_patterns:
                 patterns = cells

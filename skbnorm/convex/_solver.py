@@ -121,10 +121,19 @@ def _dual(A, Dm, y, e, Lam, lam):
         for q in range(k):
             nrm += G[q, j] * G[q, j]
         cmax = max(cmax, math.sqrt(nrm))
+    return scaled_dual(e, y, cmax, lam)
+
+
+@jit
+def scaled_dual(e, y, cmax, lam):
+    """The dual objective at ``theta = t e`` with ``t`` best in
+    ``[0, min(1, lam / cmax)]``: the largest ``t`` whose point meets every
+    constraint when the largest constraint value at ``theta = e`` is
+    ``cmax``."""
     t_max = 1.0 if cmax <= lam else lam / cmax
     ee = 0.0
     ey = 0.0
-    for i in range(n):
+    for i in range(e.shape[0]):
         ee += e[i] * e[i]
         ey += e[i] * y[i]
     t = -ey / ee if ee > 0.0 else 0.0
