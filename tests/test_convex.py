@@ -63,6 +63,40 @@ def test_sampled_patterns_are_enumerated_patterns_on_degenerate_data(seed):
     assert len(S) >= 0.97 * len(D)
 
 
+def _degenerate_arrangements():
+    rng = np.random.RandomState(7)
+    zeros = rng.randn(20, 4)
+    zeros[::5] = 0.0
+    binary = np.zeros((24, 4))
+    binary[np.arange(24), np.arange(24) % 4] = 1.0
+    binary += rng.randint(0, 2, (24, 4))
+    return {
+        "gaussian": rng.randn(30, 4),
+        "integer": rng.randint(-2, 3, (30, 4)).astype(float),
+        "duplicate rows": np.repeat(rng.randn(10, 3), 3, axis=0),
+        "zero rows": zeros,
+        "rank 2 in R^4": rng.randn(20, 2) @ rng.randn(2, 4),
+        "binary with bias": np.c_[binary, np.ones(24)],
+        "one dimension": rng.randn(15, 1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_degenerate_arrangements()))
+def test_compiled_enumeration_equals_its_numpy_twin(name):
+    # the compiled deletion-restriction (hash table of sign vectors) finds
+    # exactly the cells of the NumPy one, degenerate arrangements included
+    from skbnorm.convex._arrangements import cells_reference
+
+    A = _degenerate_arrangements()[name]
+    P = cells_reference(A)
+    ref = (A @ P.T) >= 0.0
+    ref = {c.tobytes() for c in ref[:, ref.any(axis=0)].T}
+    D = enumerate_patterns(A)
+    got = [c.tobytes() for c in D.T]
+    assert len(set(got)) == len(got)  # no cell twice
+    assert set(got) == ref
+
+
 # -- whitening and the network map --------------------------------------------
 
 def test_whitened_coordinates_reproduce_the_bn_layer():

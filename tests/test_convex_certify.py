@@ -18,7 +18,13 @@ from skbnorm.convex import (
     whiten,
     working_set_solve,
 )
-from skbnorm.convex._certify import nnls_residual, residual, search_patterns
+from skbnorm.convex._certify import (
+    CellValues,
+    cone_free_bound,
+    nnls_residual,
+    residual,
+    search_patterns,
+)
 
 from .test_convex import _cvxpy_optimum
 
@@ -63,6 +69,38 @@ def test_cell_values_are_the_conic_maxima_above_lam():
         else:
             assert values[j] <= lam * (1 + 1e-12)
     assert np.any(values > lam) and np.any(values <= lam)
+
+
+def _exact_cell_values(A, cells, e):
+    out = np.empty(cells.shape[1])
+    for j in range(cells.shape[1]):
+        d = cells[:, j]
+        M = A.T * np.where(d, 1.0, -1.0)
+        g = A.T @ (d * e)
+        out[j] = max(nnls(M, g)[1], nnls(M, -g)[1])
+    return out
+
+
+def test_cell_values_cleared_by_the_residual_drift_stay_below_lam():
+    # a cell satisfied at e' stays satisfied at e while its value there plus
+    # ||e - e'|| is at most lam (v is 1-Lipschitz in e): the check skips its
+    # least squares, and every value it returns is still an upper bound,
+    # exact above lam
+    _, y, A, lam = _problem(20, 2, 0.5)
+    cells = enumerate_patterns(A)
+    rng = np.random.RandomState(1)
+    e1 = rng.randn(A.shape[0])
+    e2 = e1 + 0.05 * lam * rng.randn(A.shape[0]) / np.sqrt(A.shape[0])
+    checker = CellValues(A, cells)
+    checker.check(e1, lam)
+    values, n_exact = checker.check(e2, lam)
+    hard = int(np.sum(cone_free_bound(A, cells, e2) > lam))
+    assert 0 < n_exact < hard  # some cells were cleared without a solve
+    ref = _exact_cell_values(A, cells, e2)
+    assert np.all(values >= ref * (1 - 1e-12))
+    above = ref > lam
+    np.testing.assert_allclose(values[above], ref[above], rtol=1e-9)
+    assert np.all(values[~above] <= lam * (1 + 1e-9))
 
 
 @pytest.mark.parametrize("n,d,beta", [(15, 2, 0.1), (20, 2, 0.3)])

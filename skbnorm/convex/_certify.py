@@ -240,9 +240,20 @@ def cell_values(A, Dm, e, lam):
     return values, hard.size
 
 
+#: columns of patterns per product of :func:`cone_free_bound` (a float copy
+#: of this many columns is the only temporary: 20 MB at n = 40)
+BOUND_CHUNK = 1 << 16
+
+
 def cone_free_bound(A, Dm, e):
     """``||A^T D e||`` per pattern: ``v(D)`` with the cone dropped."""
-    return np.linalg.norm(A.T @ (Dm * e[:, None]), axis=0)
+    Ae = A.T * e[None, :]
+    out = np.empty(Dm.shape[1])
+    for lo in range(0, Dm.shape[1], BOUND_CHUNK):
+        hi = min(lo + BOUND_CHUNK, Dm.shape[1])
+        G = Ae @ Dm[:, lo:hi].astype(np.float64)
+        out[lo:hi] = np.sqrt(np.einsum("ij,ij->j", G, G))
+    return out
 
 
 def exact_values(A, Dm, e, idx, values, lam):
@@ -253,6 +264,49 @@ def exact_values(A, Dm, e, idx, values, lam):
                       np.ascontiguousarray(Dm, dtype=np.bool_),
                       np.ascontiguousarray(e, dtype=np.float64), idx, values,
                       float(lam))
+
+
+class CellValues:
+    """The dual-constraint values of every cell, round after round.
+
+    ``v(D)`` at the residual ``e`` is a minimum over ``mu`` of
+    ``||A^T(sigma D e - S mu)||``, and ``A`` has orthonormal columns, so it
+    moves by at most ``||e - e'||`` when the residual moves to ``e'``. A
+    cell whose exact value was ``v'`` at ``e'`` therefore has ``v(D) <= v' +
+    ||e - e'||`` now: where that is at most ``lam`` the cell is still
+    satisfied and its least-squares problem is not solved again. Late rounds
+    move the residual little, so most cells are cleared that way (measured on
+    a 184342-cell problem: the exact values of every round took 10.5 s of a
+    20 s fit).
+
+    :meth:`check` returns an *upper bound* on each value, exact where above
+    ``lam``, which is all the certificate needs.
+    """
+
+    def __init__(self, A, cells):
+        self.A = A
+        self.cells = cells
+        self.ref_value = np.full(cells.shape[1], np.inf)
+        self.ref_round = np.zeros(cells.shape[1], dtype=np.intp)
+        self.residuals = []
+
+    def check(self, e, lam):
+        """``(values, n_exact)`` at the residual ``e``."""
+        values = cone_free_bound(self.A, self.cells, e)
+        hard = np.flatnonzero(values > lam)
+        if self.residuals:
+            drift = np.array([math.sqrt(float(np.sum((e - r) ** 2)))
+                              for r in self.residuals])
+            # (1 + 1e-12): A's columns are orthonormal to rounding only
+            moved = self.ref_value[hard] + drift[self.ref_round[hard]] * (1.0 + 1e-12)
+            cleared = moved <= lam
+            values[hard[cleared]] = moved[cleared]
+            hard = hard[~cleared]
+        exact_values(self.A, self.cells, e, hard, values, lam)
+        self.ref_value[hard] = values[hard]
+        self.ref_round[hard] = len(self.residuals)
+        self.residuals.append(e.copy())
+        return values, hard.size
 
 
 def search_patterns(A, e, starts, n_steps=8):
@@ -353,6 +407,7 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
     state = None
     used = 0
     info = {}
+    checker = CellValues(A, cells) if cells is not None else None
     # the rounds that only look for violated patterns solve to a looser gap;
     # once none is left, the last solve tightens it to tol (measured on small
     # problems: ADMM's sublinear tail over growing working sets was most of
@@ -394,7 +449,7 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
             exact_values(A, cand, e, hard, exact, lam)
             values[hard] = np.maximum(values[hard], exact[hard])
         if cells is not None:
-            values, n_hard = cell_values(A, cand, e, lam)
+            values, n_hard = checker.check(e, lam)
         cmax = float(values.max()) if values.size else 0.0
         obj = info["objective"]
         converged = info["converged"]  # to this round's tolerance
@@ -415,7 +470,11 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
                   f"({n_hard} by least squares)")
         if info["certified"] or info.get("stopped") or not converged:
             break
-        fresh = _new_columns(W, cand) & (values > lam * (1.0 + VIOLATION))
+        # only the violated columns are compared with the working set (a
+        # set lookup per column: seconds over 10^6 cells)
+        fresh = values > lam * (1.0 + VIOLATION)
+        over = np.flatnonzero(fresh)
+        fresh[over] = _new_columns(W, cand[:, over])
         if not np.any(fresh) or rounds >= max_rounds:
             if loose == tol:
                 break
