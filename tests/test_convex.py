@@ -443,7 +443,7 @@ def test_several_outputs_are_separate_programs():
 # check_regressor_data_not_an_array's raw targets (y of scale 30) the default
 # iterations ran to the cap twice, 11 s of the suite. max_cells=200 for the
 # same reason: the checks' small sparse sets have up to 20000 cells, whose
-# enumeration (2 s a fit) made the sparse-input checks 25 s each; the
+# certified fits (seconds each) made the sparse-input checks 25 s each; the
 # certificate has its own tests (test_convex_certify.py); n_patterns=32
 # keeps the working-set rounds of the larger check sets short
 @parametrize_with_checks([
@@ -515,6 +515,34 @@ def test_callbacks_see_every_admm_check_and_can_stop(n_outputs):
     assert stopped.n_iter_ == 50
     np.testing.assert_allclose(stopper.predictions[-1], stopped.predict(X),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_callbacks_see_every_working_set_round_and_can_stop():
+    # an enumerable problem started from four patterns takes several rounds;
+    # each is a task (its ADMM checks inside it), the last one's network is
+    # the fitted one (pruning keeps the predictions), and a callback that
+    # returns True at the first round ends the fit there
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20, 2))
+    y = np.abs(X[:, 0]) + 0.1 * rng.standard_normal(20)
+    kw = dict(beta=0.1, n_patterns=4, random_state=0)
+    plain = ConvexBNReLURegressor(**kw).fit(X, y)
+    assert plain.certified_ and plain.n_rounds_ >= 3
+    rec = PredictingRecorder(X, "working-set round")
+    checks = PredictingRecorder(X, "admm check")
+    watched = ConvexBNReLURegressor(**kw).set_callbacks(rec, checks).fit(X, y)
+    assert len(rec.predictions) == watched.n_rounds_ == plain.n_rounds_
+    assert len(checks.predictions) >= watched.n_rounds_
+    np.testing.assert_allclose(rec.predictions[-1], watched.predict(X),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(plain.predict(X), watched.predict(X))
+    assert rec.begun == rec.ended
+    stopper = PredictingRecorder(X, "working-set round", stop_after=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", UncertifiedWarning)
+        stopped = ConvexBNReLURegressor(**kw).set_callbacks(stopper).fit(X, y)
+    assert stopped.n_rounds_ == 1 and not stopped.certified_
 
 
 @pytest.mark.filterwarnings(

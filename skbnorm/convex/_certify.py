@@ -358,7 +358,8 @@ def _new_columns(W, C):
 
 def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
                       max_iter=10000, max_rounds=None, add=None,
-                      random_state=None, verbose=0, callback=None):
+                      random_state=None, verbose=0, callback=None,
+                      round_tasks=None):
     """Solve over a working set of patterns until no cell is violated.
 
     Parameters
@@ -396,6 +397,17 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
         bound over every cell, NaN without ``cells``), ``max_value``
         (``max_D v(D) / lam`` over the checked patterns; without ``cells``
         the largest lower bound the search found) and ``n_checked``.
+
+    Other parameters
+    ----------------
+    callback : callable, optional
+        ADMM's ``callback(V, info)`` at every certificate check of every
+        round (returning True stops the fit).
+    round_tasks : object, optional
+        Progress by round, in place of ``callback``: ``round_tasks.begin(r)``
+        returns the check callback of round ``r``, and ``round_tasks.end(Z,
+        info)`` is called once the round's cells are checked (returning True
+        stops the fit).
     """
     rng = np.random.default_rng(0) if random_state is None else random_state
     W = np.ascontiguousarray(patterns, dtype=bool)
@@ -416,8 +428,10 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
     rounds = 0
     while True:
         rounds += 1
+        on_check = (round_tasks.begin(rounds) if round_tasks is not None
+                    else callback)
         Z, info = admm_group_lasso(A, W, y, lam, tol=loose, max_iter=max_iter,
-                                   verbose=verbose, callback=callback,
+                                   verbose=verbose, callback=on_check,
                                    start=state)
         used += info["n_iter"]
         state = info["state"]
@@ -468,6 +482,8 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
             print(f"[convex] round {rounds}: {W.shape[1]} patterns, "
                   f"max v/lam {cmax / lam:.6f} over {cand.shape[1]} "
                   f"({n_hard} by least squares)")
+        if round_tasks is not None and round_tasks.end(Z, info):
+            info["stopped"] = True
         if info["certified"] or info.get("stopped") or not converged:
             break
         # only the violated columns are compared with the working set (a

@@ -14,7 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import FitCallbacks
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
-from ._certify import UncertifiedWarning, working_set_solve
+from ._certify import (
+    MAX_ROUNDS,
+    SEARCH_ROUNDS,
+    UncertifiedWarning,
+    working_set_solve,
+)
 from ._network import (
     _bn_stats,
     bn_relu_forward,
@@ -98,13 +103,20 @@ _PARAMS_DOC = """
         directions (duplicates are dropped, so fewer may be used); all the
         cells when the arrangement is enumerated and has at most this many.
 
-    max_cells : int, default=20000
+    max_cells : int, default=50000
         Enumerate (and certify over) every cell of the arrangement when
         Cover's bound on their number is at most this; ``0`` never does.
-        The enumeration takes about 0.1 ms per cell here (2 s and 1 MB for
-        20000 cells on two cores), and each working-set round checks every
-        cell (an ``n x k`` product per cell, and a small non-negative least
-        squares problem for those the product does not clear).
+        The enumeration (compiled deletion--restriction) takes 3-5 us per
+        cell on these two cores and ``n`` bytes per cell (0.1 s and 1 MB
+        for 20000 cells of 40 samples; 7 s and 53 MB for 1.3 million); the
+        fit's time goes to its working-set rounds, each of which checks
+        every cell (an ``n x k`` product per cell, and a small non-negative
+        least-squares problem for those the product does not clear, about
+        4 us each). The default is the largest budget at which every
+        certified fit of the benchmark panel took at most 10 s (39300
+        cells: 9.2 s; the next, 68560 cells: 39 s); ``max_cells=10**6``
+        certifies arrangements of up to a million cells in minutes (see the
+        user guide).
 
     solver : {"auto", "admm"}, default="auto"
         ``"admm"``: the ADMM solver of the convex program. ``"auto"``: the
@@ -209,6 +221,36 @@ _REFS_DOC = """
 """
 
 
+class _RoundTasks:
+    """A callback task per working-set round, a task per ADMM certificate
+    check (every 25 iterations) inside it; each task's model is the network
+    recovered from the current iterate (``attributes(Z)``: the outputs not
+    fitted yet predict zero)."""
+
+    def __init__(self, est, ctx, attributes, max_checks):
+        self.est, self.parent = est, ctx
+        self.attributes, self.max_checks = attributes, max_checks
+        self.ctx = None
+
+    def begin(self, r):
+        """Open round ``r``'s task; return ADMM's check callback."""
+        self.ctx = self.parent.subcontext(task_name="working-set round",
+                                          max_subtasks=self.max_checks)
+        self.ctx.call_on_fit_task_begin(estimator=self.est)
+        return self._check
+
+    def _check(self, Z, info):
+        sub = self.ctx.subcontext(task_name="admm check")
+        sub.call_on_fit_task_begin(estimator=self.est)
+        return sub.call_on_fit_task_end(
+            estimator=self.est, reconstruction_attributes=self.attributes(Z))
+
+    def end(self, Z, info):
+        """Close the round's task; True if a callback asks to stop."""
+        return self.ctx.call_on_fit_task_end(
+            estimator=self.est, reconstruction_attributes=self.attributes(Z))
+
+
 def _network_attributes(units, n_out, one_output, X):
     """The fitted attributes of the merged network of ``units`` (output
     index -> recovered ``(W, gamma, alpha, v)``); outputs without units
@@ -252,7 +294,7 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, beta=1.0, n_patterns=128, max_cells=20000,
+    def __init__(self, beta=1.0, n_patterns=128, max_cells=50000,
                  solver="auto", max_iter="auto", tol=1e-3, random_state=None,
                  verbose=0):
         self.beta = beta
@@ -276,7 +318,9 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
         max_iter = self.max_iter
         if max_iter == "auto":
             max_iter = 100000 if enumerable else 10000
-        ctx = self._init_callbacks(X, y, n_out if n_out > 1 else max_iter)
+        # the working set's rounds, and the last one to tol
+        n_rounds_max = (MAX_ROUNDS if enumerable else SEARCH_ROUNDS) + 1
+        ctx = self._init_callbacks(X, y, n_out if n_out > 1 else n_rounds_max)
         lam = self.beta / np.sqrt(n)
         square = k == n
         closed = square and self.solver == "auto"
@@ -312,14 +356,15 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
                 sub = ctx
                 if ctx is not None and n_out > 1:
                     sub = ctx.subcontext(task_name=f"output {c}",
-                                         max_subtasks=max_iter)
+                                         max_subtasks=n_rounds_max)
                     sub.call_on_fit_task_begin(estimator=self)
                 Z, used, info = working_set_solve(
                     A, y_c, lam, patterns, cells=cells, tol=self.tol,
                     max_iter=max_iter, random_state=search_rng,
                     verbose=self.verbose,
-                    callback=self._admm_callback(sub, units, c, V, sigma, n,
-                                                 n_out, one_output, X))
+                    round_tasks=self._round_tasks(sub, units, c, V, sigma, n,
+                                                  n_out, one_output, X,
+                                                  max_iter))
                 it = info["n_iter"]
                 n_rounds = max(n_rounds, info["rounds"])
                 n_used = max(n_used, used.shape[1])
@@ -388,23 +433,19 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
         self._end_callbacks(ctx, X, y, fitted)
         return self
 
-    def _admm_callback(self, ctx, units, c, V, sigma, n, n_out, one_output, X):
-        """ADMM's per-check hook: a callback task per certificate check, its
-        model the network recovered from the current iterate (the outputs
-        not fitted yet predict zero). None without callbacks."""
+    def _round_tasks(self, ctx, units, c, V, sigma, n, n_out, one_output, X,
+                     max_iter):
+        """The callback tasks of output ``c``'s working-set rounds (None
+        without callbacks); see :class:`_RoundTasks`."""
         if ctx is None:
             return None
 
-        def on_check(Z, info):
-            sub = ctx.subcontext(task_name="admm check")
-            sub.call_on_fit_task_begin(estimator=self)
-            return sub.call_on_fit_task_end(
-                estimator=self,
-                reconstruction_attributes=lambda: _network_attributes(
-                    {**units, c: recover_network(Z.copy(), V, sigma, n)},
-                    n_out, one_output, X))
+        def attributes(Z):
+            return lambda: _network_attributes(
+                {**units, c: recover_network(Z.copy(), V, sigma, n)},
+                n_out, one_output, X)
 
-        return on_check
+        return _RoundTasks(self, ctx, attributes, max_iter // 25 + 1)
 
     def _forward(self, X):
         check_is_fitted(self)
