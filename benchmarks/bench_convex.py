@@ -102,7 +102,8 @@ def run(quick=False, max_cells=None):
                  "L-BFGS best of 8": "{:.6g}", "ours / best": "{:.4f}",
                  "sampled / best": "{:.4f}", "rel. gap": "{:.1e}"},
         note=(f"n_patterns=128, max_cells={max_cells or DEFAULT_MAX_CELLS}, "
-              "tol=1e-3 (the defaults but max_cells); 'working "
+              f"tol=1e-3 ({'the defaults' if max_cells is None else 'max_cells set'}"
+              "); 'working "
               "set': the patterns of the last solve; 'sampled "
               "only' is ADMM over the 128 sampled patterns (the previous "
               "default); L-BFGS: scipy, 8 random starts of max(16, 2 width) "
