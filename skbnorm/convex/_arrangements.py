@@ -19,6 +19,7 @@ from math import comb
 import numpy as np
 
 from .._numba import jit
+from ..objectives._rows import dense_row_dot
 
 __all__ = ["max_patterns", "enumerate_patterns", "sample_patterns"]
 
@@ -118,14 +119,6 @@ def _safe_step_np(B, P, h):
 
 
 @jit
-def _dot_row(B, i, p):
-    acc = 0.0
-    for q in range(p.shape[0]):
-        acc += B[i, q] * p[q]
-    return acc
-
-
-@jit
 def _safe_steps(B, m, P, h):
     """Per row of ``P``: half the distance along ``h`` to the nearest of the
     first ``m`` hyperplanes of ``B`` that the point is not on (1.0 if none)."""
@@ -133,12 +126,12 @@ def _safe_steps(B, m, P, h):
     out = np.empty(c)
     rate = np.empty(m)
     for i in range(m):
-        rate[i] = abs(_dot_row(B, i, h))
+        rate[i] = abs(dense_row_dot(B, i, h))
     for p in range(c):
         best = np.inf
         for i in range(m):
             if rate[i] > _ON:
-                v = abs(_dot_row(B, i, P[p]))
+                v = abs(dense_row_dot(B, i, P[p]))
                 if v > _ON and v < best * rate[i]:
                     best = v / rate[i]
         out[p] = 0.5 * best if best < np.inf else 1.0
@@ -205,7 +198,7 @@ def _mix(x):
 def _same_signs(B, j, p, o):
     """Whether ``p`` and ``o`` are on the same side of hyperplanes ``0 .. j-1``."""
     for i in range(j):
-        if (_dot_row(B, i, p) > 0.0) != (_dot_row(B, i, o) > 0.0):
+        if (dense_row_dot(B, i, p) > 0.0) != (dense_row_dot(B, i, o) > 0.0):
             return False
     return True
 
@@ -217,7 +210,7 @@ def _normalised_rows(B0):
     norms = np.empty(m0)
     scale = 0.0
     for i in range(m0):
-        norms[i] = math.sqrt(_dot_row(B0, i, B0[i]))
+        norms[i] = math.sqrt(dense_row_dot(B0, i, B0[i]))
         scale = max(scale, norms[i])
     # a restricted hyperplane parallel to the one it was restricted to is
     # that hyperplane: its normal vanishes up to rounding
@@ -290,14 +283,14 @@ def _cells(B0):
         # hyperplane): move it off H within its cell
         n_on = 0
         for p in range(c):
-            if abs(_dot_row(B, j, P[p])) <= _ON:
+            if abs(dense_row_dot(B, j, P[p])) <= _ON:
                 n_on += 1
         if n_on > 0:
             idx = np.empty(n_on, dtype=np.int64)
             on = np.empty((n_on, k))
             a = 0
             for p in range(c):
-                if abs(_dot_row(B, j, P[p])) <= _ON:
+                if abs(dense_row_dot(B, j, P[p])) <= _ON:
                     idx[a] = p
                     for q in range(k):
                         on[a, q] = P[p, q]
@@ -323,7 +316,7 @@ def _cells(B0):
             table[slot] = p
         up_old = np.empty(c, dtype=np.bool_)
         for p in range(c):
-            up_old[p] = _dot_row(B, j, P[p]) > 0.0
+            up_old[p] = dense_row_dot(B, j, P[p]) > 0.0
         split = np.zeros(c, dtype=np.bool_)
         # each cell of the restriction is a cell H cuts in two: pushed to both
         # sides of H, one point is in the older cell's half, the other is the
@@ -344,7 +337,7 @@ def _cells(B0):
                 pt[q] *= inv
             key = np.uint64(0)
             for i in range(j):
-                if _dot_row(B, i, pt) > 0.0:
+                if dense_row_dot(B, i, pt) > 0.0:
                     key ^= words[i]
             slot = _mix(key) & mask
             found = -1
@@ -354,7 +347,7 @@ def _cells(B0):
                     found = o
                     break
                 slot = (slot + np.uint64(1)) & mask
-            up = _dot_row(B, j, pt) > 0.0
+            up = dense_row_dot(B, j, pt) > 0.0
             if found >= 0:
                 if split[found] or up_old[found] == up:
                     continue
@@ -390,7 +383,7 @@ def _patterns(A, P):
     for a in range(c):
         any_on = False
         for i in range(n):
-            on = _dot_row(A, i, P[a]) >= 0.0
+            on = dense_row_dot(A, i, P[a]) >= 0.0
             D[i, kept] = on
             any_on = any_on or on
         if any_on:
