@@ -24,6 +24,8 @@ says whether it still reached the multi-start's best.
 ``python benchmarks/bench_convex.py --max-cells 1000000`` fits the problems
 whose arrangement exceeds the default ``max_cells`` with that budget instead,
 so that they are enumerated and certified too (about fifteen minutes).
+``python benchmarks/bench_convex.py --enumeration`` times the enumeration
+alone against its NumPy twin (half a minute).
 """
 
 import time
@@ -151,11 +153,54 @@ def run(quick=False, max_cells=None):
     return [table]
 
 
+#: (n, k) of the enumeration table; the NumPy twin only up to TWIN_CELLS
+ENUMERATION = [(30, 5), (60, 4), (40, 5), (40, 6)]
+TWIN_CELLS = 70000
+
+
+def enumeration_table():
+    """Seconds to enumerate a generic arrangement: compiled against the NumPy
+    twin (``cells_reference``), with the patterns' memory."""
+    from skbnorm.convex import enumerate_patterns
+    from skbnorm.convex._arrangements import cells_reference
+
+    table = Table(
+        "Enumerating the cells of a generic arrangement (n Gaussian "
+        "hyperplanes through 0 in R^k)",
+        ["n", "k", "cells", "compiled s", "us per cell", "patterns MB",
+         "NumPy twin s", "twin / compiled"],
+        formats={"us per cell": "{:.2f}", "twin / compiled": "{:.1f}"},
+        note=("the compiled enumeration warmed on a small arrangement first; "
+              "the twin is run where the arrangement has at most "
+              f"{TWIN_CELLS} cells"),
+    )
+    rng = np.random.RandomState(0)
+    enumerate_patterns(rng.randn(10, 3))  # compile (or load) the kernels
+    for n, k in ENUMERATION:
+        A = rng.randn(n, k)
+        t0 = time.perf_counter()
+        D = enumerate_patterns(A)
+        fast = time.perf_counter() - t0
+        twin = np.nan
+        if max_patterns(n, k) <= TWIN_CELLS:
+            t0 = time.perf_counter()
+            cells_reference(A)
+            twin = time.perf_counter() - t0
+        table.add(n=n, k=k, cells=D.shape[1], **{
+            "compiled s": fast, "us per cell": 1e6 * fast / D.shape[1],
+            "patterns MB": D.nbytes / 1e6, "NumPy twin s": twin,
+            "twin / compiled": twin / fast})
+    return table
+
+
 if __name__ == "__main__":
     import sys
 
     cells = None
     if "--max-cells" in sys.argv:
         cells = int(sys.argv[sys.argv.index("--max-cells") + 1])
-    for t in run("--quick" in sys.argv, cells):
-        print(t.markdown(), end="\n\n")
+    if "--enumeration" in sys.argv:
+        print(enumeration_table().markdown(), end="\n\n")
+    else:
+        for t in run("--quick" in sys.argv, cells):
+            print(t.markdown(), end="\n\n")
