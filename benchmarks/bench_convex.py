@@ -23,7 +23,7 @@ says whether it still reached the multi-start's best.
 ``python benchmarks/bench_convex.py`` (about three minutes).
 ``python benchmarks/bench_convex.py --max-cells 1000000`` fits the problems
 whose arrangement exceeds the default ``max_cells`` with that budget instead,
-so that they are enumerated and certified too (about fifteen minutes).
+so that they are enumerated and certified too (about twelve minutes).
 ``python benchmarks/bench_convex.py --enumeration`` times the enumeration
 alone against its NumPy twin (half a minute).
 """
@@ -89,6 +89,7 @@ DEFAULT_MAX_CELLS = 50000
 
 
 def run(quick=False, max_cells=None):
+    budget = DEFAULT_MAX_CELLS if max_cells is None else max_cells
     title = ("Convex BN-ReLU network at its defaults against L-BFGS "
              "multi-start on the same non-convex model")
     if max_cells is not None:
@@ -103,7 +104,7 @@ def run(quick=False, max_cells=None):
         formats={"objective": "{:.6g}", "sampled only: objective": "{:.6g}",
                  "L-BFGS best of 8": "{:.6g}", "ours / best": "{:.4f}",
                  "sampled / best": "{:.4f}", "rel. gap": "{:.1e}"},
-        note=(f"n_patterns=128, max_cells={max_cells or DEFAULT_MAX_CELLS}, "
+        note=(f"n_patterns=128, max_cells={budget}, "
               f"tol=1e-3 ({'the defaults' if max_cells is None else 'max_cells set'}"
               "); 'working "
               "set': the patterns of the last solve; 'sampled "
@@ -125,7 +126,7 @@ def run(quick=False, max_cells=None):
             warnings.simplefilter("ignore")
             reg = ConvexBNReLURegressor(
                 beta=beta, random_state=0,
-                max_cells=max_cells or DEFAULT_MAX_CELLS).fit(X, y)
+                max_cells=budget).fit(X, y)
         fit_s = time.perf_counter() - t0
         D = sample_patterns(A, 128, np.random.RandomState(0))
         Z, _ = admm_group_lasso(A, D, y, lam, tol=1e-3, max_iter=30000)

@@ -97,6 +97,36 @@ def test_compiled_enumeration_equals_its_numpy_twin(name):
     assert set(got) == ref
 
 
+def test_enumeration_of_nearly_parallel_hyperplanes_lists_each_cell_once():
+    # hyperplanes about 1e-9 apart in angle (near-duplicate samples) are told
+    # apart at one level of the recursion and merged at the next; the points
+    # of one cell must still give one pattern, and no cell the NumPy twin
+    # finds may be missing (each pattern is that of a point: all realisable)
+    from skbnorm.convex._arrangements import cells_reference
+
+    def twin(A):
+        P = cells_reference(A)
+        R = (A @ P.T) >= 0.0
+        return {c.tobytes() for c in R[:, R.any(axis=0)].T}
+
+    cases = [np.array([[-0.7903533541339014, -1.664118503219136],
+                       [0.8673779912124009, -1.4556934063734805],
+                       [0.8673779912386845, -1.4556934019087704],
+                       [0.8673779929888279, -1.4556934054660289]])]
+    rng = np.random.RandomState(0)
+    for rel in (1e-8, 1e-9):
+        for _ in range(4):
+            base = rng.randn(12, 2)
+            X = np.vstack([base] + [base[:6] + rel * rng.randn(6, 2)
+                                    for _ in range(2)])
+            cases.append(whiten(X)[3])
+    for A in cases:
+        D = enumerate_patterns(A)
+        got = [c.tobytes() for c in D.T]
+        assert len(set(got)) == len(got)
+        assert twin(A) <= set(got)
+
+
 # -- whitening and the network map --------------------------------------------
 
 def test_whitened_coordinates_reproduce_the_bn_layer():

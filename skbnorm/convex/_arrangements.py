@@ -110,7 +110,7 @@ def _safe_step_np(B, P, h):
 # -- the compiled enumeration --------------------------------------------------
 #
 # The same deletion-restriction as cells_reference, with two changes that make
-# it about 30x faster (and keep its cells): a cell is identified by a 64-bit
+# it about 36x faster (and keep its cells): a cell is identified by a 64-bit
 # Zobrist key of its sign vector, found in a hash table, instead of a sort of
 # every point's signs at every step; and a cell cut by the new hyperplane is
 # recognised from its restriction's lifted points, which are the only points
@@ -185,13 +185,23 @@ def _lift(C, Q):
 
 @jit
 def _mix(x):
-    """splitmix64's finaliser: a bijection of 64-bit words that scatters bits."""
+    """MurmurHash3's ``fmix64`` finaliser: a bijection of 64-bit words that
+    scatters their bits."""
     x ^= x >> np.uint64(33)
     x *= np.uint64(0xFF51AFD7ED558CCD)
     x ^= x >> np.uint64(33)
     x *= np.uint64(0xC4CEB9FE1A85EC53)
     x ^= x >> np.uint64(33)
     return x
+
+
+@jit
+def _table_size(c):
+    """A power of two at least ``2 c``: an open-addressing table half full."""
+    size = 1
+    while size < 2 * c:
+        size *= 2
+    return size
 
 
 @jit
@@ -264,13 +274,9 @@ def _cells(B0):
         e[0, 0] = 1.0
         e[1, 0] = -1.0
         return e
-    # Zobrist words of the hyperplanes: a cell's key is the XOR of the words
-    # of the hyperplanes it is on the positive side of
-    words = np.empty(m, dtype=np.uint64)
-    x = np.uint64(0)
-    for i in range(m):
-        x += np.uint64(0x9E3779B97F4A7C15)
-        words[i] = _mix(x)
+    # a cell's key is the XOR of the words of the hyperplanes it is on the
+    # positive side of
+    words = _zobrist_words(m)
     P = np.zeros((64, k))
     keys = np.zeros(64, dtype=np.uint64)
     P[0, 0] = 1.0
@@ -297,18 +303,21 @@ def _cells(B0):
                     a += 1
             step = _safe_steps(B, j, on, h)
             for a in range(n_on):
+                norm = 0.0
                 for q in range(k):
                     P[idx[a], q] += step[a] * h[q]
+                    norm += P[idx[a], q] * P[idx[a], q]
+                # unit points, as _ON is an absolute distance
+                inv = 1.0 / math.sqrt(norm)
+                for q in range(k):
+                    P[idx[a], q] *= inv
         # the cells of H's restriction, lifted to H
         Q = _hyperplane_basis(h)
         PH = _lift(_cells(_restrict(B, j, Q)), Q)
         eps = _safe_steps(B, j, PH, h)
         # the older cells by their key (signs on hyperplanes 0 .. j-1)
-        size = 1
-        while size < 2 * c:
-            size *= 2
-        mask = np.uint64(size - 1)
-        table = np.full(size, -1, dtype=np.int64)
+        table = np.full(_table_size(c), -1, dtype=np.int64)
+        mask = np.uint64(table.shape[0] - 1)
         for p in range(c):
             slot = _mix(keys[p]) & mask
             while table[slot] >= 0:
@@ -374,20 +383,60 @@ def _cells(B0):
 
 
 @jit
+def _zobrist_words(m):
+    """A pseudo-random 64-bit word per hyperplane (the splitmix64 sequence)."""
+    words = np.empty(m, dtype=np.uint64)
+    x = np.uint64(0)
+    for i in range(m):
+        x += np.uint64(0x9E3779B97F4A7C15)
+        words[i] = _mix(x)
+    return words
+
+
+@jit
 def _patterns(A, P):
-    """``1[A p >= 0]`` per point ``p`` (a column each), all-off columns dropped."""
+    """``1[A p >= 0]`` per point ``p`` (a column each), each distinct pattern
+    once (in order of first appearance), the all-off pattern dropped."""
     n = A.shape[0]
     c = P.shape[0]
+    words = _zobrist_words(n)
     D = np.empty((n, c), dtype=np.bool_)
+    keys = np.empty(c, dtype=np.uint64)
+    table = np.full(_table_size(c), -1, dtype=np.int64)
+    mask = np.uint64(table.shape[0] - 1)
+    col = np.empty(n, dtype=np.bool_)
     kept = 0
     for a in range(c):
+        key = np.uint64(0)
         any_on = False
         for i in range(n):
             on = dense_row_dot(A, i, P[a]) >= 0.0
-            D[i, kept] = on
-            any_on = any_on or on
-        if any_on:
-            kept += 1
+            col[i] = on
+            if on:
+                key ^= words[i]
+                any_on = True
+        if not any_on:
+            continue
+        slot = _mix(key) & mask
+        dup = False
+        while table[slot] >= 0:
+            o = table[slot]
+            if keys[o] == key:
+                dup = True
+                for i in range(n):
+                    if D[i, o] != col[i]:
+                        dup = False
+                        break
+                if dup:
+                    break
+            slot = (slot + np.uint64(1)) & mask
+        if dup:
+            continue
+        table[slot] = kept
+        keys[kept] = key
+        for i in range(n):
+            D[i, kept] = col[i]
+        kept += 1
     if kept == c:
         return D
     out = np.empty((n, kept), dtype=np.bool_)
@@ -395,6 +444,7 @@ def _patterns(A, P):
         for a in range(kept):
             out[i, a] = D[i, a]
     return out
+
 
 def enumerate_patterns(A):
     """Every activation pattern ``1[A u >= 0]`` over ``u`` in R^k, exactly.
@@ -414,8 +464,10 @@ def enumerate_patterns(A):
         identically zero, is dropped.
     """
     A = np.ascontiguousarray(A, dtype=np.float64)
-    # the cells are distinct, so are their patterns: no unique pass (a sort
-    # of 10^6 columns)
+    # hyperplanes about 1e-9 apart in angle (near-duplicate samples) are
+    # told apart at one level of the recursion and merged at the next, which
+    # can give one cell two points: the patterns are made distinct by a hash
+    # pass (O(n) a cell) rather than a sort of 10^6 columns
     return _patterns(A, _cells(A))
 
 

@@ -106,7 +106,7 @@ _PARAMS_DOC = """
     max_cells : int, default=50000
         Enumerate (and certify over) every cell of the arrangement when
         Cover's bound on their number is at most this; ``0`` never does.
-        The enumeration (compiled deletion--restriction) takes 3-5 us per
+        The enumeration (compiled deletion--restriction) takes 3-6 us per
         cell on these two cores and ``n`` bytes per cell (0.1 s and 1 MB
         for 20000 cells of 40 samples; 7 s and 53 MB for 1.3 million); the
         fit's time goes to its working-set rounds, each of which checks
