@@ -477,16 +477,7 @@ def sample_patterns(A, n_patterns, random_state):
 
     Duplicates and the all-off pattern are removed, so fewer may be returned.
     """
-    A = np.asarray(A, dtype=np.float64)
+    A = np.ascontiguousarray(A, dtype=np.float64)
     U = random_state.standard_normal((A.shape[1], n_patterns))
-    D = (A @ U) >= 0.0
-    D = D[:, D.any(axis=0)]
-    return _unique_columns(D)
-
-
-def _unique_columns(D):
-    """Distinct columns of a boolean matrix, in order of first appearance."""
-    if D.shape[1] == 0:
-        return D
-    _, keep = np.unique(np.packbits(D, axis=0), axis=1, return_index=True)
-    return np.ascontiguousarray(D[:, np.sort(keep)])
+    # the enumeration's pattern pass: distinct, in order of first appearance
+    return _patterns(A, np.ascontiguousarray(U.T))

@@ -448,6 +448,7 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
         e = residual(A, W, Z, y)
         if cells is not None:
             cand = cells
+            values, n_hard = checker.check(e, lam)
         else:
             norms = np.linalg.norm(Z, axis=0)
             units = Z[:, np.argsort(-norms)[:SEARCH_STARTS]]
@@ -472,8 +473,6 @@ def working_set_solve(A, y, lam, patterns, cells=None, tol=1e-3,
             exact = values.copy()
             exact_values(A, cand, e, hard, exact, lam)
             values[hard] = np.maximum(values[hard], exact[hard])
-        if cells is not None:
-            values, n_hard = checker.check(e, lam)
         cmax = float(values.max()) if values.size else 0.0
         obj = info["objective"]
         converged = info["converged"]  # to this round's tolerance

@@ -28,7 +28,7 @@ from ._network import (
     recover_network,
     whiten,
 )
-from ._solver import network_value
+from ._solver import CHECK_EVERY, network_value
 
 _MODEL_DOC = r"""
     The model is a two-layer ReLU network with a Batch Normalization
@@ -445,7 +445,7 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
                 {**units, c: recover_network(Z.copy(), V, sigma, n)},
                 n_out, one_output, X)
 
-        return _RoundTasks(self, ctx, attributes, max_iter // 25 + 1)
+        return _RoundTasks(self, ctx, attributes, max_iter // CHECK_EVERY + 1)
 
     def _forward(self, X):
         check_is_fitted(self)

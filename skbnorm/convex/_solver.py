@@ -250,9 +250,13 @@ def _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V, T, a, b,
                 T[i, j] = t_new
     return math.sqrt(rp), rho * math.sqrt(rd)
 
+#: ADMM iterations between certificate checks (and callback calls)
+CHECK_EVERY = 25
+
 
 def admm_group_lasso(A, Dm, y, lam, tol=1e-4, max_iter=10000, rho=None,
-                     alpha=1.6, check_every=25, verbose=0, callback=None,
+                     alpha=1.6, check_every=CHECK_EVERY, verbose=0,
+                     callback=None,
                      start=None):
     """Solve the program by ADMM; stop on the duality gap.
 
