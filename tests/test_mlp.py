@@ -341,6 +341,35 @@ def test_early_stopping_keeps_the_best_validation_epoch(digits):
     np.testing.assert_allclose(again.coefs_[0], clf.coefs_[0], rtol=1e-10)
 
 
+@pytest.mark.parametrize("Est", [NormalizedMLPClassifier, NormalizedMLPRegressor])
+def test_auto_early_stopping_holds_out_above_ten_thousand_rows(Est):
+    from skbnorm.mlp._estimators import AUTO_EARLY_STOPPING_ROWS
+
+    rng = np.random.RandomState(0)
+    n = AUTO_EARLY_STOPPING_ROWS
+    X = rng.randn(n + 1, 3)
+    y = (X[:, 0] > 0).astype(int) if Est is NormalizedMLPClassifier else X[:, 0]
+    kw = dict(hidden_layer_sizes=(3,), max_iter=2, batch_size=2000,
+              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        big = Est(**kw).fit(X, y)
+        small = Est(**kw).fit(X[:n], y[:n])
+        off = Est(early_stopping=False, **kw).fit(X, y)
+        on = Est(early_stopping=True, **kw).fit(X[:n], y[:n])
+    assert big.do_early_stopping_ and len(big.validation_scores_) == 2
+    assert big.best_loss_ is None
+    assert not small.do_early_stopping_ and small.validation_scores_ is None
+    assert not off.do_early_stopping_ and off.validation_scores_ is None
+    assert on.do_early_stopping_ and len(on.validation_scores_) == 2
+    # "auto" above the threshold is early_stopping=True, bit for bit
+    same = Est(early_stopping=True, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        same.fit(X, y)
+    np.testing.assert_array_equal(same.coefs_[0], big.coefs_[0])
+
+
 def test_warm_start_with_early_stopping_keeps_the_best_so_far(digits):
     X, y = digits
     clf = NormalizedMLPClassifier(hidden_layer_sizes=(16,), early_stopping=True,

@@ -32,6 +32,14 @@ ADAPTIVE_MAX_SHRINKS = 3
 # unstable: it returns the best parameters, and warns
 UNSTABLE_RISE = 2.0
 
+#: ``early_stopping="auto"`` holds out a validation set above this many
+#: training samples (scikit-learn's HistGradientBoosting rule). On a9a
+#: (32561 rows) the BN network trained 200 epochs on the loss reached 0.92
+#: training and 0.813 test accuracy; stopped on a held-out 10% it reached
+#: 0.849 in a quarter of the time. Below it, holding out a tenth cost small
+#: sets up to 0.16 in accuracy (iris)
+AUTO_EARLY_STOPPING_ROWS = 10_000
+
 _NORM = {"gd": None, "agd": None, "bn": "bn", "wn": "wn", "gdnp": "bn"}
 
 _MODEL_DOC = r"""
@@ -144,15 +152,21 @@ _PARAMS_DOC = """
     n_iter_no_change : int, default=10
         See ``tol``.
 
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the training data (stratified
         for the classifier), score it after each epoch (accuracy or
         :math:`R^2`, in prediction mode), stop on no improvement and keep the
-        best-scoring parameters. The minibatch BN solver scores with running
+        best-scoring parameters. ``"auto"``: on when the training set has
+        more than :data:`AUTO_EARLY_STOPPING_ROWS` (10000) samples, as
+        scikit-learn's ``HistGradientBoostingClassifier`` decides, so that
+        the held-out part (more than 1000 rows at the default fraction)
+        scores an epoch to about 1% and a small set keeps all its rows for
+        training. The minibatch BN solver scores with running
         statistics (an exponential average of the batches' means and
         variances, weight 0.1 on the newest), ``"gdnp"`` with the population
         statistics; the fitted model always predicts with the population
-        statistics of the training part.
+        statistics of the training part. ``do_early_stopping_`` says what a
+        fit did.
 
     validation_fraction : float in (0, 1), default=0.1
         See ``early_stopping``.
@@ -197,14 +211,18 @@ _ATTRS_DOC = """
         weighted mean of the batches' objectives during the epoch).
 
     best_loss_ : float or None
-        The smallest entry of ``loss_curve_``; None with ``early_stopping``.
+        The smallest entry of ``loss_curve_``; None with early stopping.
 
     validation_scores_ : list of float or None
-        The validation score after each epoch with ``early_stopping``; None
+        The validation score after each epoch with early stopping; None
         otherwise.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_``; None without ``early_stopping``.
+        The best of ``validation_scores_``; None without early stopping.
+
+    do_early_stopping_ : bool
+        Whether the fit held out a validation set and stopped on its score
+        (``early_stopping``, with ``"auto"`` resolved).
 
     n_iter_ : int
         Number of epochs run (summed over warm starts).
@@ -261,7 +279,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -274,7 +292,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
                  learning_rate_scale=None,
                  learning_rate_schedule="adaptive", momentum=0.9,
                  n_bisection=8, max_iter=200, tol=1e-4,
-                 n_iter_no_change=10, early_stopping=False,
+                 n_iter_no_change=10, early_stopping="auto",
                  validation_fraction=0.1, alpha=1e-4, random_state=None,
                  warm_start=False, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -373,6 +391,9 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
         # alpha is divided by each step's total sample weight, as
         # scikit-learn's MLP divides it by the batch's (set per step)
         net = Network(norm, self.activation, self._loss_name, 0.0)
+        self.do_early_stopping_ = (X.shape[0] > AUTO_EARLY_STOPPING_ROWS
+                                   if self.early_stopping == "auto"
+                                   else bool(self.early_stopping))
         X, Y, sw, valid = self._validation_split(X, Y, sw, y_for_split, rng,
                                                  continuing)
         s = sw / sw.sum()
@@ -469,7 +490,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
     def _validation_split(self, X, Y, sw, y_for_split, rng, continuing):
         """``(X, Y, sw, valid)``: the training part, and with early stopping
         ``valid = (Xv, Yv, swv)`` (else None)."""
-        if not self.early_stopping:
+        if not self.do_early_stopping_:
             self.validation_scores_ = None
             self.best_validation_score_ = None
             return X, Y, sw, None
@@ -507,7 +528,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
         # 0.02, then climbs to 1.1, above the starting 0.89, and stops on
         # "no improvement"); early stopping already keeps its best model
         last_loss = self.loss_curve_[-1] if self.n_iter_ else np.inf
-        if (progress.diverged is None and not self.early_stopping
+        if (progress.diverged is None and not self.do_early_stopping_
                 and np.isfinite(progress.best_seen_loss)
                 and last_loss > UNSTABLE_RISE * progress.best_seen_loss):
             progress.diverged = (
@@ -540,12 +561,12 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
         elif not (progress.converged or progress.stopped):
             warnings.warn(
                 f"Stopped at max_iter={self.max_iter} epochs before the "
-                f"{'validation score' if self.early_stopping else 'loss'} "
+                f"{'validation score' if self.do_early_stopping_ else 'loss'} "
                 f"stopped improving by tol={self.tol}; increase max_iter.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        if self.early_stopping:
+        if self.do_early_stopping_:
             if progress.best_params is not None:
                 params = progress.best_params
             self.best_validation_score_ = (float(progress.best_score)
@@ -585,7 +606,7 @@ class _Progress:
     def __init__(self, est, params, continuing):
         self.est = est
         self.no_improvement = 0
-        if est.early_stopping:
+        if est.do_early_stopping_:
             self.best_score = max(est.validation_scores_, default=-np.inf)
             self.best_loss = np.inf
         else:
@@ -593,7 +614,7 @@ class _Progress:
             self.best_loss = min(est.loss_curve_, default=np.inf)
         # continuing with early stopping, the best so far is where we start
         self.best_params = (_copy_params(params)
-                            if continuing and est.early_stopping else None)
+                            if continuing and est.do_early_stopping_ else None)
         # what a diverged fit returns: the parameters with the lowest
         # training loss seen, or the starting ones if no epoch ended finite
         # -- never a model worse than the one the fit started from. A gdnp
