@@ -136,3 +136,24 @@ def test_cross_validate_on_cluster_equals_local(client, data, solver):
         assert_array_equal(fit_remote.coef_, fit_local.coef_)
         assert_array_equal(fit_remote.intercept_, fit_local.intercept_)
         assert_array_equal(fit_remote.n_iter_, fit_local.n_iter_)
+
+
+def test_predictions_on_dask_arrays_run_on_the_workers(client, data):
+    # a fitted model predicts a row-chunked dask array of CSR chunks where
+    # the chunks are: every chunk's task runs in a worker process, and the
+    # gathered predictions equal the in-memory ones
+    import dask.array as da
+    import scipy.sparse as sp
+
+    X, y = data
+    est = NormalizedLogisticRegression().fit(X, y)
+    dX = da.from_array(X.toarray(), chunks=(250, X.shape[1])).map_blocks(
+        sp.csr_matrix, dtype=X.dtype, meta=sp.csr_matrix((0, 0)))
+    proba = est.predict_proba(dX)
+    with get_task_stream(client) as stream:
+        got = proba.compute()
+    ran = [t for t in stream.data
+           if isinstance(t["key"], tuple) and t["key"][0] == proba.name]
+    assert len(ran) == dX.numblocks[0] == 4
+    assert {t["worker"] for t in ran} <= set(client.scheduler_info()["workers"])
+    assert_array_equal(got, est.predict_proba(X))

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._dask import is_dask_array, map_row_chunks
 from .._threads import blas_single_thread
 from ..objectives._losses import LOSS_CODES
 from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
@@ -289,14 +290,18 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Samples. A dask array (dense or scipy CSR chunks) gives a
+            dask array with its row chunks, computed chunk by chunk where
+            the chunks are.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary problems the margin of ``classes_[1]``.
         """
+        if is_dask_array(X):
+            return map_row_chunks(self, self.decision_function, X)
         scores = self._decision(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -305,14 +310,18 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Samples. A dask array (dense or scipy CSR chunks) gives a
+            dask array with its row chunks, computed chunk by chunk where
+            the chunks are.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels.
         """
+        if is_dask_array(X):
+            return map_row_chunks(self, self.predict, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             idx = (scores > 0).astype(int)
@@ -563,14 +572,18 @@ class NormalizedLogisticRegression(_HalfspaceBase):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Samples. A dask array (dense or scipy CSR chunks) gives a
+            dask array with its row chunks, computed chunk by chunk where
+            the chunks are.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities in the order of ``classes_``.
         """
+        if is_dask_array(X):
+            return map_row_chunks(self, self.predict_proba, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = expit(scores)
@@ -588,14 +601,18 @@ class NormalizedLogisticRegression(_HalfspaceBase):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Samples. A dask array (dense or scipy CSR chunks) gives a
+            dask array with its row chunks, computed chunk by chunk where
+            the chunks are.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
+        if is_dask_array(X):
+            return map_row_chunks(self, self.predict_log_proba, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             # log sigmoid without overflow: -log(1 + e^-s)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
+from .._dask import is_dask_array, map_row_chunks
 from ..objectives._losses import SQUARED
 from ._base import (
     LazyRandomState,
@@ -190,12 +191,16 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Samples. A dask array (dense or scipy CSR chunks) gives a
+            dask array with its row chunks, computed chunk by chunk where
+            the chunks are.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted values.
         """
+        if is_dask_array(X):
+            return map_row_chunks(self, self.predict, X)
         return self._decision(X)

@@ -1,0 +1,62 @@
+"""Predictions on dask arrays, chunk by chunk, where the chunks live.
+
+A fitted linear model is ``O(d)``: predicting is a map over row chunks with
+no communication between them. For a dask array ``X`` the prediction
+methods therefore return a dask array built by ``map_blocks``, each chunk
+predicted by the same NumPy / scipy code as an in-memory array (dense
+chunks or scipy CSR chunks), on the workers when a ``distributed`` client
+is active. Nothing is computed until the user asks.
+
+dask is optional: it is detected by the array's type, never imported here,
+so ``import skbnorm`` works without it.
+"""
+
+import numpy as np
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a ``dask.array.Array`` (without importing dask)."""
+    return (type(X).__module__.split(".")[0] == "dask"
+            and hasattr(X, "map_blocks") and hasattr(X, "chunks"))
+
+
+def map_row_chunks(estimator, method, X):
+    """``method`` (a bound prediction method) on each row chunk of ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Its ``n_features_in_`` is checked before anything is scheduled, so a
+        wrong width fails at once, as it does in memory.
+    method : callable
+        ``method(chunk)`` -> ndarray with one row (or entry) per sample.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Row-chunked samples, dense or scipy CSR chunks; chunks along the
+        columns are merged first.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, with ``X``'s row chunks; its dtype and width are those of
+        ``method`` on one row of zeros, computed here (``O(d)``).
+    """
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-d dask array of samples; got {X.ndim} dimension(s)."
+        )
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {n_features} features as input."
+        )
+    if X.numblocks[1] != 1:
+        # a chunk must hold whole rows: x^T coef needs every column
+        X = X.rechunk({1: -1})
+    # the result's dtype and width, from the in-memory method itself
+    probe = np.asarray(method(np.zeros((1, X.shape[1]), dtype=X.dtype)))
+    if probe.ndim == 1:
+        return X.map_blocks(method, drop_axis=1, dtype=probe.dtype,
+                            meta=probe[:0])
+    return X.map_blocks(method, chunks=(X.chunks[0], (probe.shape[1],)),
+                        dtype=probe.dtype, meta=probe[:0])
