@@ -11,6 +11,8 @@ dask is optional: it is detected by the array's type, never imported here,
 so ``import skbnorm`` works without it.
 """
 
+import functools
+
 import numpy as np
 
 
@@ -60,3 +62,19 @@ def map_row_chunks(estimator, method, X):
                             meta=probe[:0])
     return X.map_blocks(method, chunks=(X.chunks[0], (probe.shape[1],)),
                         dtype=probe.dtype, meta=probe[:0])
+
+
+def predicts_rows(method):
+    """Decorate a prediction method ``method(self, X)`` so that a dask array
+    ``X`` gives a lazy dask array, chunk by chunk (:func:`map_row_chunks`);
+    any other ``X`` goes to ``method`` unchanged."""
+
+    @functools.wraps(method)
+    def predict(self, X):
+        if is_dask_array(X):
+            # the bound method pickles by name: the chunks' tasks carry the
+            # fitted estimator and run the in-memory path on each chunk
+            return map_row_chunks(self, getattr(self, method.__name__), X)
+        return method(self, X)
+
+    return predict

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import FitCallbacks
+from .._dask import predicts_rows
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
 from ._certify import (
     MAX_ROUNDS,
@@ -546,12 +547,16 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
         Y = y[:, None] if y.ndim == 1 else y
         return self._fit_targets(X, Y, one_output=y.ndim == 1, y=y)
 
+    @predicts_rows
     def predict(self, X):
         """Network output.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -640,12 +645,16 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
         return self._fit_targets(X, Y, one_output=self.classes_.size == 2,
                                  y=y)
 
+    @predicts_rows
     def decision_function(self, X):
         """Network output: one column per class (one value when binary).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -653,12 +662,16 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
         """
         return self._forward(X)
 
+    @predicts_rows
     def predict(self, X):
         """Predict class labels.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._dask import is_dask_array, map_row_chunks
+from .._dask import predicts_rows
 from .._threads import blas_single_thread
 from ..objectives._losses import LOSS_CODES
 from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
@@ -285,6 +285,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         self._end_callbacks(ctx, X, y)
         return self
 
+    @predicts_rows
     def decision_function(self, X):
         """Signed margin ``X @ coef_.T + intercept_``.
 
@@ -300,11 +301,10 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary problems the margin of ``classes_[1]``.
         """
-        if is_dask_array(X):
-            return map_row_chunks(self, self.decision_function, X)
         scores = self._decision(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
+    @predicts_rows
     def predict(self, X):
         """Predict class labels.
 
@@ -320,8 +320,6 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels.
         """
-        if is_dask_array(X):
-            return map_row_chunks(self, self.predict, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             idx = (scores > 0).astype(int)
@@ -563,6 +561,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         return self.multi_class == "multinomial" or (
             self.multi_class == "auto" and supported)
 
+    @predicts_rows
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -582,8 +581,6 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities in the order of ``classes_``.
         """
-        if is_dask_array(X):
-            return map_row_chunks(self, self.predict_proba, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = expit(scores)
@@ -596,6 +593,7 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     def _fitted_multinomial(self):
         return getattr(self, "multi_class_", "ovr") == "multinomial"
 
+    @predicts_rows
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
@@ -611,8 +609,6 @@ class NormalizedLogisticRegression(_HalfspaceBase):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        if is_dask_array(X):
-            return map_row_chunks(self, self.predict_log_proba, X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             # log sigmoid without overflow: -log(1 + e^-s)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from .._dask import is_dask_array, map_row_chunks
+from .._dask import predicts_rows
 from ..objectives._losses import SQUARED
 from ._base import (
     LazyRandomState,
@@ -186,6 +186,7 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         self._end_callbacks(ctx, X, y)
         return self
 
+    @predicts_rows
     def predict(self, X):
         """Predict with the linear model ``X @ coef_ + intercept_``.
 
@@ -201,6 +202,4 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         y_pred : ndarray of shape (n_samples,)
             Predicted values.
         """
-        if is_dask_array(X):
-            return map_row_chunks(self, self.predict, X)
         return self._decision(X)

@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from .._callbacks import FitCallbacks
+from .._dask import predicts_rows
 from ._model import Network, init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
@@ -886,13 +887,17 @@ class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
             pred, true = O.argmax(axis=1), Y.argmax(axis=1)
         return float(np.average(pred == true, weights=sw))
 
+    @predicts_rows
     def decision_function(self, X):
         """Output layer's pre-activations (logits).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Input data.
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -903,13 +908,17 @@ class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
         O = self._raw_output(X)
         return O[:, 0] if O.shape[1] == 1 else O
 
+    @predicts_rows
     def predict_proba(self, X):
         """Class probabilities.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Input data.
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -926,13 +935,17 @@ class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
 
         return softmax(O, axis=1)
 
+    @predicts_rows
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Input data.
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -946,13 +959,17 @@ class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
 
         return log_softmax(O, axis=1)
 
+    @predicts_rows
     def predict(self, X):
         """Predicted class labels.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Input data.
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
@@ -1052,13 +1069,17 @@ class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
 
         return float(r2_score(Y, O, sample_weight=sw))
 
+    @predicts_rows
     def predict(self, X):
         """Predicted targets.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Input data.
+            A dask array (dense or scipy CSR chunks) gives a dask array
+            with its row chunks, computed chunk by chunk where the
+            chunks are.
 
         Returns
         -------
