@@ -47,6 +47,64 @@ def test_singular_metric_is_inverted_on_its_range():
     np.testing.assert_allclose(x, np.linalg.pinv(M) @ g, rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.parametrize("rank", [2, 4, 5])
+def test_metric_of_badly_scaled_columns_keeps_their_directions(rank):
+    # columns 1e-7 to 1e7 times the others: positive definite (rank 5) or
+    # singular, the solve is M's minimum-norm solution in the units of the
+    # columns. Unscaled, the pivot and eigenvalue cuts dropped the small
+    # columns' directions as null
+    rng = np.random.RandomState(rank)
+    B = rng.standard_normal((40, rank)) @ rng.standard_normal((rank, 5))
+    units = np.array([1e-7, 1.0, 1e7, 1e-3, 1.0])
+    A = B * units
+    M = A.T @ A
+    # a right-hand side in the range, exact in the columns' units
+    g = (B.T @ B @ rng.standard_normal(5)) * units
+    # the uncentered diagonal is the reference (no intercept here)
+    x = Factor(M, np.diag(M)).solve(g)
+    # in scaled coordinates: M x = g, and x has no part in null(M) = null(A)
+    ux = x * units
+    np.testing.assert_allclose((M @ x) / units, g / units, rtol=1e-6,
+                               atol=1e-8 * np.abs(g / units).max())
+    null = np.linalg.svd(B)[2][rank:]
+    if rank < 5:
+        Q = np.linalg.qr((null / units).T)[0]
+        assert np.linalg.norm(Q.T @ x) <= 1e-6 * np.linalg.norm(x)
+    # the same solution as for unit columns, rescaled (scale invariance)
+    ref = Factor(B.T @ B).solve(g / units)
+    if rank == 5:
+        np.testing.assert_allclose(ux, ref, rtol=1e-6)
+    else:
+        # min-norm in different units differs; the fitted values agree
+        np.testing.assert_allclose(B @ ux, B @ ref, rtol=1e-6,
+                                   atol=1e-9 * np.abs(B @ ref).max())
+
+
+@pytest.mark.parametrize("units", [1e-7, 1e7, "one column"])
+def test_fits_are_invariant_to_the_units_of_the_features(units):
+    # all columns x 1e-7 or x 1e7, or one column x 1e7: the unpenalised fits
+    # equal the fits in the original units (the package's metric is scaled
+    # to the columns); they used to stop at coef_ = 0 claiming optimality
+    from sklearn.datasets import make_classification, make_regression
+
+    u = (np.array([1e7, 1, 1, 1, 1]) if units == "one column"
+         else np.full(5, units))
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    ref = NormalizedLinearRegression().fit(X, y)
+    got = NormalizedLinearRegression().fit(X * u, y)
+    np.testing.assert_allclose(got.coef_ * u, ref.coef_, rtol=1e-7)
+    assert got.suboptimality_ <= 1e-6
+    Xc, yc = make_classification(200, 5, random_state=0)
+    ref = NormalizedLogisticRegression(C=np.inf).fit(Xc, yc)
+    got = NormalizedLogisticRegression(C=np.inf).fit(Xc * u, yc)
+    # make_classification's redundant columns make S singular: compare the
+    # margins, which the minimum-norm choice does not change
+    np.testing.assert_allclose(got.decision_function(Xc * u),
+                               ref.decision_function(Xc), rtol=1e-4,
+                               atol=1e-4)
+    assert got.score(Xc * u, yc) == ref.score(Xc, yc)
+
+
 def test_decrement_is_the_exact_suboptimality_of_least_squares():
     rng = np.random.RandomState(2)
     X = rng.standard_normal((80, 5)) + 1.0

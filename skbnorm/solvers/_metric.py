@@ -48,14 +48,36 @@ class Factor:
     Cholesky (LAPACK's ``potrf`` called directly: scipy's wrappers cost
     more than the factorisation of a small metric); a numerically singular
     matrix is inverted on its range by its eigendecomposition.
+
+    With ``reference`` (positive numbers on the scale of ``diag(M)``, see
+    :func:`hessian`) both tests -- a vanishing pivot, an eigenvalue below
+    ``RCOND`` of the largest -- are made on ``S M S``, ``S =
+    diag(reference)^{-1/2}``: BN's own idea applied to the metric, so that
+    singularity is judged whatever the units of the features. Unscaled,
+    features of standard deviation 1e-7 next to the intercept's curvature
+    (or one column 1e7 times the others) gave pivots and eigenvalues below
+    the cuts: their directions were dropped as null, the fit stopped at
+    ``coef_ = 0`` and its decrement said it was optimal. The solve stays
+    ``M``'s minimum-norm solution: its part in ``null(M) = S null(S M S)``
+    is projected off.
     """
 
-    def __init__(self, M):
+    def __init__(self, M, reference=None):
         self.m = M.shape[0]
         self.cho = None
         self.eig = None
+        self.null = None
         self.empty = False
-        c, info = dpotrf(M, lower=0, clean=0, overwrite_a=0)
+        if reference is None:
+            self.scale = None
+            Ms = M
+        else:
+            ok = reference > 0
+            self.scale = np.where(ok, 1.0 / np.sqrt(np.where(ok, reference, 1.0)),
+                                  1.0)
+            Ms = M * self.scale[:, None]
+            Ms *= self.scale[None, :]
+        c, info = dpotrf(Ms, lower=0, clean=0, overwrite_a=0)
         if info == 0:
             # a factor with a vanishing pivot is singular in all but name
             diag = np.abs(np.diag(c))
@@ -63,18 +85,33 @@ class Factor:
                     diag.max(), 1e-300):
                 self.cho = c
         if self.cho is None:
-            vals, vecs = np.linalg.eigh(M)
+            vals, vecs = np.linalg.eigh(Ms)
             top = max(vals[-1], 0.0)
             keep = vals > RCOND * top if top > 0 else np.zeros(vals.shape, bool)
             self.eig = (vals[keep], vecs[:, keep])
             self.empty = not keep.any()
+            if self.scale is not None and not keep.all():
+                # an orthonormal basis of null(M) = S null(S M S)
+                self.null = np.linalg.qr(vecs[:, ~keep] * self.scale[:, None])[0]
 
     def solve(self, g):
         """``M^+ g`` (``M^{-1} g`` when ``M`` is positive definite)."""
+        scale = self.scale
+        if scale is not None:
+            g = scale * g
         if self.cho is not None:
-            return dpotrs(self.cho, g, lower=0)[0]
-        vals, vecs = self.eig
-        return vecs @ ((vecs.T @ g) / vals)
+            x = dpotrs(self.cho, g, lower=0)[0]
+        else:
+            vals, vecs = self.eig
+            x = vecs @ ((vecs.T @ g) / vals)
+        if scale is None:
+            return x
+        # S (S M S)^+ S g solves M x = g on the range of M; then its
+        # minimum-norm part (scaling alone gives another solution)
+        x *= scale
+        if self.null is not None:
+            x -= self.null @ (self.null.T @ x)
+        return x
 
 
 def hessian(problem, h):
@@ -84,6 +121,25 @@ def hessian(problem, h):
     d = p.n_features
     M[np.arange(d), np.arange(d)] += p.alpha
     return M
+
+
+def metric_factor(problem, M):
+    """:class:`Factor` of a metric from :func:`hessian`, scaled by the
+    uncentered diagonal ``sum_i h_i x_ij^2 + alpha`` (and ``sum h``).
+
+    Scaled by the centered diagonal itself, a column constant up to the
+    rounding of its centering (a variance of 1e-31 where its mean square is
+    25) would be blown up to a unit pivot of pure rounding; against its
+    uncentered energy it stays at 1e-33 and is null, as it should be.
+    """
+    p = problem
+    d = p.n_features
+    ref = np.diag(M).copy()
+    if p.fit_intercept:
+        # sum h x^2 = sum h (x - xbar)^2 + 2 xbar . X_c^T h + xbar^2 sum h
+        xb = p.xbar
+        ref[:d] += 2.0 * xb * M[d, :d] + M[d, d] * xb * xb
+    return Factor(M, np.abs(ref))
 
 
 #: a dense metric costs d^2 floats and d^3/3 flops to factor; beyond this

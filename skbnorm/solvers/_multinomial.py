@@ -60,7 +60,7 @@ from ..objectives._softmax import (
     stack_columns,
 )
 from ._base import Status
-from ._metric import MAX_METRIC_FEATURES, RCOND, Factor
+from ._metric import MAX_METRIC_FEATURES, RCOND, Factor, metric_factor
 from ._stopping import FLOOR
 from ._subspace import (
     EPS,
@@ -146,7 +146,7 @@ class MultinomialProblem:
         M = self.design.hessian(h, self.fit_intercept)
         d = self.n_features
         M[np.arange(d), np.arange(d)] += self.alpha
-        return Factor(M)
+        return metric_factor(self, M)
 
     def full_hessian(self, P):
         """The whole Hessian in the class-major order ``(w~_k, b_k)``.

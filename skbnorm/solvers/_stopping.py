@@ -38,9 +38,9 @@ from ..objectives._losses import SOFTPLUS, SQUARED
 from ..objectives._margins import margin_pass
 from ._metric import (
     MAX_METRIC_FEATURES,
-    Factor,
     curvature_weights,
     hessian,
+    metric_factor,
     newton_decrement,
 )
 
@@ -127,7 +127,7 @@ class StoppingRule:
         margin_pass(p.code, m, 1.0, 0.0, p.y, p.s, r, r2)
         h = curvature_weights(p, r, r2)
         if p.n_features <= MAX_METRIC_FEATURES:
-            return newton_decrement(p, G, gb, Factor(hessian(p, h)))
+            return newton_decrement(p, G, gb, metric_factor(p, hessian(p, h)))
         # the diagonal of the Hessian: BN's own per-unit metric
         diag = p.design.column_sq_means(h)
         total = float(h.sum())

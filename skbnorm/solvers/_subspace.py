@@ -76,10 +76,10 @@ from ._base import MAX_SCALE, Solver, Status
 from ._common import original_grad_norm, scale_search
 from ._metric import (
     MAX_METRIC_FEATURES,
-    Factor,
     WoodburyFactor,
     curvature_weights,
     hessian,
+    metric_factor,
     newton_decrement,
 )
 
@@ -519,7 +519,7 @@ class SubspaceSolver(Solver):
         elif self.woodbury:
             self.factor = WoodburyFactor(p, h)
         else:
-            self.factor = Factor(hessian(p, h))
+            self.factor = metric_factor(p, hessian(p, h))
         self.factor_age = 0
         self.n_metrics += 1
         self.ratios = []
