@@ -371,3 +371,41 @@ def test_newton_cg_line_step_moves_margins_with_coefficients():
     L = solver.Z + solver.b
     P = np.exp(L - logsumexp(L, axis=1, keepdims=True))
     np.testing.assert_allclose(solver.P, P, rtol=1e-10, atol=1e-14)
+
+
+def test_wide_sparse_multinomial_keeps_memory_linear_in_d():
+    # above MAX_METRIC_FEATURES each class's metric is its Hessian diagonal:
+    # K dense d x d blocks took 1.26 GB at d = 4000 (75 GB a class at
+    # d = 100000); the fit still reaches LogisticRegression's optimum
+    import tracemalloc
+
+    from skbnorm.solvers._metric import MAX_METRIC_FEATURES
+
+    rng = np.random.RandomState(0)
+    n, d, nnz = 1500, MAX_METRIC_FEATURES + 500, 30000
+    X = sp.csr_matrix((rng.rand(nnz), (rng.randint(0, n, nnz),
+                                       rng.randint(0, d, nnz))), shape=(n, d))
+    y = np.digitize(X @ rng.randn(d), [-1.0, 0.0, 1.0])
+    # load the kernels first: their loading allocates on its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NormalizedLogisticRegression(max_iter=1).fit(X, y)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = NormalizedLogisticRegression().fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert est.multi_class_ == "multinomial"
+    # 2 MB measured; one d x d block alone is 52 MB
+    assert peak < 8 * d * d / 5
+    ref = LogisticRegression(solver="lbfgs", tol=1e-12, max_iter=20000).fit(X, y)
+
+    def objective(coef, intercept):
+        Z = X @ coef.T + intercept
+        return (logsumexp(Z, axis=1) - Z[np.arange(n), y]).sum() \
+            + 0.5 * float(np.sum(coef * coef))
+
+    f, f_ref = objective(est.coef_, est.intercept_), objective(ref.coef_,
+                                                              ref.intercept_)
+    assert f <= f_ref * (1 + 1e-6)

@@ -35,8 +35,10 @@ iterations in 0.27 s (forming it is most of the time); the Kronecker
 metric's own direction, 38 iterations in 0.095 s; the diagonal blocks of
 the Hessian (each class's ``X_c^T diag(s p_k (1 - p_k)) X_c``), 22
 iterations in 0.15 s; Newton-CG in the Kronecker metric, 9 iterations in
-0.047 s. The diagonal blocks remain only where not even ``S`` fits (``d``
-above :data:`~._metric.MAX_METRIC_FEATURES`).
+0.047 s. Where not even ``S`` fits (``d`` above
+:data:`~._metric.MAX_METRIC_FEATURES`), each class's metric is the diagonal
+of its Hessian block, as the binary solver's: ``O(K d)`` memory (its dense
+blocks needed ``K d^2`` floats, 75 GB a class at ``d = 100000``).
 
 The measured alternative, one length shared by all classes (the subspace
 ``span{W~, V, P}`` of ``K x d`` matrices), needed more iterations on every
@@ -60,7 +62,7 @@ from ..objectives._softmax import (
     stack_columns,
 )
 from ._base import Status
-from ._metric import MAX_METRIC_FEATURES, RCOND, Factor, metric_factor
+from ._metric import MAX_METRIC_FEATURES, RCOND, Factor
 from ._stopping import FLOOR
 from ._subspace import (
     EPS,
@@ -69,6 +71,7 @@ from ._subspace import (
     NS_PER_FLOP_FACTOR,
     REFRESH_EVERY,
     SUBSPACE_REL_GAIN,
+    DiagonalFactor,
     _costs,
     _independent,
     refresh_pays,
@@ -140,13 +143,10 @@ class MultinomialProblem:
             self._gram_eig = (np.maximum(vals, 0.0), vecs)
         return self._gram_eig
 
-    def block_metric(self, P, k):
-        """Class ``k``'s diagonal block of the Hessian, factored."""
-        h = self.s * P[:, k] * (1.0 - P[:, k])
-        M = self.design.hessian(h, self.fit_intercept)
-        d = self.n_features
-        M[np.arange(d), np.arange(d)] += self.alpha
-        return metric_factor(self, M)
+    def diagonal_metric(self, P, k):
+        """The diagonal of class ``k``'s block of the Hessian: ``O(d)``
+        memory, one pass over ``X``."""
+        return DiagonalFactor(self, self.s * P[:, k] * (1.0 - P[:, k]))
 
     def full_hessian(self, P):
         """The whole Hessian in the class-major order ``(w~_k, b_k)``.
@@ -306,8 +306,9 @@ class MultinomialSolver:
             * (p.K * m1) ** 2 / 2.0 + NS_PER_FLOP_FACTOR * (p.K * m1) ** 3 / 3
         # Newton's direction (the whole Hessian) where it fits and costs
         # little next to an iteration; else the Kronecker-factored metric,
-        # formed from K x K sums at every iterate; the diagonal blocks
-        # where not even the d x d Gram matrix fits
+        # formed from K x K sums at every iterate; each class's Hessian
+        # diagonal where not even the d x d Gram matrix fits (K dense d x d
+        # blocks needed 75 GB at d = 100000)
         if p.K * m1 <= MAX_METRIC_FEATURES and (
                 self.metric == "hessian" and metric != "auto"
                 or p.K * m1 <= NEWTON_MAX_COEFS
@@ -318,8 +319,8 @@ class MultinomialSolver:
             self.kind = "kron"
             self.metric_cost = NS_PER_DENSE_PAIR * p.n_samples * p.K ** 2
         else:
-            self.kind = "blocks"
-            self.metric_cost = p.K * hess
+            self.kind = "diagonal"
+            self.metric_cost = p.K * one_pass_iter
         self.full = self.kind == "newton"
         self.newton_dir = None
         self.factors = None
@@ -384,7 +385,7 @@ class MultinomialSolver:
         elif self.kind == "kron":
             self.factors = KronMetric(p, self.P)
         else:
-            self.factors = [p.block_metric(self.P, k) for k in range(p.K)]
+            self.factors = [p.diagonal_metric(self.P, k) for k in range(p.K)]
         self.factor_age = 0
         self.ratios = []
         self.prev_decrement = None

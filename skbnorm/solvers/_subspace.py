@@ -515,7 +515,7 @@ class SubspaceSolver(Solver):
         p = self.problem
         h = curvature_weights(p, self.r, self.r2)
         if self.metric == "diagonal":
-            self.factor = _DiagonalFactor(p, h)
+            self.factor = DiagonalFactor(p, h)
         elif self.woodbury:
             self.factor = WoodburyFactor(p, h)
         else:
@@ -836,7 +836,7 @@ def _combine_vectors(vecs, c):
     return out
 
 
-class _DiagonalFactor:
+class DiagonalFactor:
     """The Hessian's diagonal (and the intercept's curvature) as a metric."""
 
     def __init__(self, problem, h):
@@ -844,10 +844,12 @@ class _DiagonalFactor:
         total = float(h.sum())
         xb = p.xbar
         hx = p.design.rmatvec(h, np.empty(p.n_features)) + xb * total
-        diag = p.design.column_sq_means(h) - 2.0 * xb * hx + total * xb * xb
-        diag = diag + p.alpha
-        top = diag.max() if diag.size else 0.0
-        self.inv = np.where(diag > 1e-12 * top, 1.0 / np.maximum(diag, 1e-300),
+        sq = p.design.column_sq_means(h) + p.alpha
+        diag = sq - 2.0 * xb * hx + total * xb * xb
+        # a column is null when constant up to the rounding of its centering,
+        # judged against its own uncentered energy: against the largest
+        # entry, a column in units 1e-7 of the others was dropped
+        self.inv = np.where(diag > 1e-12 * sq, 1.0 / np.maximum(diag, 1e-300),
                             0.0)
         self.inv_b = 1.0 / total if total > 0 else 0.0
         self.fit_b = p.fit_intercept
