@@ -709,3 +709,24 @@ def test_a_diverged_epoch_closes_its_callback_task():
     assert cb.begun == cb.ended
     # the diverged epoch's task reports the model the fit keeps
     np.testing.assert_allclose(cb.predictions[-1], reg.predict(X))
+
+
+def test_warnings_point_at_the_callers_line():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        NormalizedMLPClassifier(hidden_layer_sizes=(4,), max_iter=1,
+                                random_state=0).fit(X, y)
+    assert caught and all(w.filename == __file__ for w in caught
+                          if issubclass(w.category, ConvergenceWarning))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_weights_leaving_one_class_raise(solver):
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    sw = (y == 1).astype(float)  # class 0 has no weight at all
+    with pytest.raises(ValueError, match="1 class.*positive sample_weight"):
+        NormalizedMLPClassifier(solver=solver, hidden_layer_sizes=(3,),
+                                max_iter=2).fit(X, y, sample_weight=sw)

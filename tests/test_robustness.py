@@ -144,6 +144,33 @@ def test_badly_scaled_features(factor):
         _assert_finite_fit(est)
 
 
+def test_features_too_large_for_float64_raise():
+    # beyond about 1e50 the solvers' products overflow: features of 1e100
+    # fitted at chance level without a warning, 1e160 raised an IndexError
+    # from the warning's formatting; now a ValueError says what to do, and
+    # 1e45 still fits with every solver
+    from sklearn.datasets import load_iris
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((120, 3))
+    Xi, yi = load_iris(return_X_y=True)
+    for est, kind in _all_estimators(max_iter=50, random_state=0):
+        y = _targets(kind, X, rng)
+        for big in (1e60, 1e100, 1e160, 1e300):
+            with pytest.raises(ValueError, match="column 0 has values of "
+                               "magnitude about .* Rescale the features"):
+                est.fit(X * [big, 1, 1], y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X * 1e45, y)
+        _assert_finite_fit(est)
+    with pytest.raises(ValueError, match="Rescale the features"):
+        NormalizedLogisticRegression().fit(Xi * 1e100, yi)  # multinomial
+    scaled = NormalizedLogisticRegression(C=np.inf, max_iter=300).fit(
+        X * 1e45, X[:, 0] > 0)
+    assert scaled.score(X * 1e45, X[:, 0] > 0) >= 0.99
+
+
 @pytest.mark.needs_jit  # ten fits of 2000 iterations
 def test_separable_data_warns_and_stays_finite():
     rng = np.random.RandomState(0)
@@ -389,3 +416,14 @@ def test_warm_start_drops_coefficients_of_constant_columns():
     est.fit(np.tile([3.0, -1.0, 2.0], (100, 1)), y + 10)
     np.testing.assert_array_equal(est.coef_, 0.0)
     assert est.intercept_ == pytest.approx(np.mean(y + 10))
+
+
+def test_messages_name_labels_as_written():
+    # numpy 2 writes np.int64(0) for a numpy scalar's repr
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    sw = (y == 1).astype(float)
+    with pytest.raises(ValueError, match=r"only one class: 1\.") as err:
+        NormalizedLogisticRegression().fit(X, y, sample_weight=sw)
+    assert "np." not in str(err.value)

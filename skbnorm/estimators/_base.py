@@ -269,10 +269,11 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
                 stacklevel=5,
             )
         elif res.status == Status.DIVERGED:
+            start = (f"({res.loss_curve[0]:.6g})" if res.loss_curve.size
+                     else "(itself non-finite)")
             warnings.warn(
                 f"{name}(solver={self.solver!r}) diverged: the objective became "
-                "non-finite or ended above its starting value "
-                f"({res.loss_curve[0]:.6g}) with "
+                f"non-finite or ended above its starting value {start} with "
                 f"learning_rate={self.learning_rate!r}. The best iterate seen "
                 "is returned (loss_curve_ keeps the whole run); use a smaller "
                 "learning_rate or 'auto'.",

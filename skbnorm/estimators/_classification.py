@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from .._dask import predicts_rows
 from .._threads import blas_single_thread
 from ..objectives._losses import LOSS_CODES
+from ..solvers._base import check_magnitude
 from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
 from ._base import (
     LazyRandomState,
@@ -24,6 +25,12 @@ from ._base import (
     penalty_from_C,
 )
 from ._docs import ATTRIBUTES_DOC, C_DOC, REFERENCES_DOC, SOLVER_DOC
+
+
+def _label(c):
+    """A class label as the user wrote it: ``0`` or ``'yes'``, not
+    ``np.int64(0)`` (numpy 2's repr of a scalar)."""
+    return repr(c.item() if isinstance(c, np.generic) else c)
 
 
 class _MultinomialResult:
@@ -143,7 +150,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data "
                 "(with positive sample_weight), but the data contain only one "
-                f"class: {classes[np.flatnonzero(present)[:1]]!r}."
+                f"class: {_label(classes[np.flatnonzero(present)[0]])}."
             )
         self.classes_ = classes
         code = self._loss_code()
@@ -174,7 +181,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             problems.append(problem)
             sub = ctx
             if ctx is not None and n_problems > 1:
-                sub = ctx.subcontext(task_name=f"one-vs-rest {classes[k]!r}",
+                sub = ctx.subcontext(task_name=f"one-vs-rest {_label(classes[k])}",
                                      max_subtasks=self.max_iter)
                 # every task of the tree opens and closes (scikit-learn's
                 # ProgressBar fails on an iteration whose parent never began)
@@ -204,7 +211,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                 if np.all(margins[s > 0] > 0):
                     warnings.warn(
                         f"{type(self).__name__}: the training data of "
-                        f"{'the' if n_problems == 1 else repr(classes[k])} "
+                        f"{'the' if n_problems == 1 else _label(classes[k])} "
                         "problem are linearly separable (every sample with "
                         "positive weight has a positive margin), so with "
                         "C=np.inf the loss has no minimiser: its infimum is at "
@@ -244,6 +251,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                          rng):
         K = self.classes_.size
         xbar = design.xbar
+        check_magnitude(design.column_sq_means(s))
         problem = MultinomialProblem(design, yi, K, s, alpha,
                                      self.fit_intercept, self.tol)
         coef0 = b0 = None

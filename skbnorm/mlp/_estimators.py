@@ -548,7 +548,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
                 "are kept (the initial ones if none ended finite). Lower the "
                 "learning rate.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         elif (self.solver == "gdnp" and hidden
               and np.max(np.abs(params["g"][-1])) >= GDNP_MAX_SCALE):
@@ -560,7 +560,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
                 "saturate into step functions (nearly separable data). The "
                 "scales are capped there; alpha > 0 gives them a finite optimum.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         elif not (progress.converged or progress.stopped):
             warnings.warn(
@@ -568,7 +568,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
                 f"{'validation score' if self.do_early_stopping_ else 'loss'} "
                 f"stopped improving by tol={self.tol}; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         if self.do_early_stopping_:
             if progress.best_params is not None:
@@ -862,10 +862,12 @@ class NormalizedMLPClassifier(ClassifierMixin, _NormalizedMLPBase):
         X, y, sw = self._validate_fit(X, y, sample_weight, reset=reset)
         check_classification_targets(y)
         binarizer = LabelBinarizer().fit(y)
-        if binarizer.classes_.size < 2:
+        weighted = np.unique(y[sw > 0]).size
+        if binarizer.classes_.size < 2 or weighted < 2:
             raise ValueError(
-                "the training data hold 1 class; a classifier needs samples "
-                "of at least 2 classes."
+                f"the training data hold {weighted} class(es) with positive "
+                "sample_weight; a classifier needs samples of at least 2 "
+                "classes."
             )
         if not reset and not np.array_equal(binarizer.classes_, self.classes_):
             raise ValueError(

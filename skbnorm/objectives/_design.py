@@ -391,7 +391,12 @@ class Design:
         return _finish_value_grad(grad, coef, self.xbar, alpha, sums[0], sums[1])
 
     def column_sq_means(self, s):
-        """``sum_i s_i x_ij^2`` per column (uncentered), chunk by chunk."""
+        """``sum_i s_i x_ij^2`` per column (uncentered), chunk by chunk
+        (``inf`` where the squares overflow: the caller tells the user)."""
+        with np.errstate(over="ignore"):
+            return self._column_sq_means(s)
+
+    def _column_sq_means(self, s):
         n, d = self.shape
         out = np.zeros(d)
         if self.sparse:

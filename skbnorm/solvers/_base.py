@@ -69,6 +69,29 @@ class SolverOptions:
     metric: str = "auto"
 
 
+#: the largest weighted mean square of a column the solvers accept. They
+#: multiply several such magnitudes (margins, curvatures, Lipschitz
+#: constants): features of 1e55 overflowed bn's and wn's steps, 1e80 agd's,
+#: and 1e100 the default solver silently (chance-level accuracy, no
+#: warning); 1e50 fits with every solver as 1 does
+MAX_COLUMN_SQ_MEAN = 1e100
+
+
+def check_magnitude(sq):
+    """ValueError unless every column's mean square ``sq`` is at most
+    :data:`MAX_COLUMN_SQ_MEAN` (features of magnitude up to about 1e50)."""
+    top = float(np.max(sq)) if sq.size else 0.0
+    if not top <= MAX_COLUMN_SQ_MEAN:
+        j = int(np.argmax(np.where(np.isfinite(sq), sq, np.inf)))
+        raise ValueError(
+            f"X's column {j} has values of magnitude about "
+            f"{math.sqrt(top) if np.isfinite(top) else float('inf'):.1e}: "
+            "features beyond about 1e50 overflow the solvers' float64 "
+            "arithmetic. Rescale the features (for example with "
+            "StandardScaler or MaxAbsScaler)."
+        )
+
+
 class Problem:
     """Everything a solver needs about the data, built once per fit.
 
@@ -177,8 +200,13 @@ class Problem:
         return g * w / self.s_norm(w, t)
 
     def constant_columns(self):
-        """Columns whose weighted variance vanishes up to rounding."""
+        """Columns whose weighted variance vanishes up to rounding.
+
+        Raises ValueError for features too large for the solvers' float64
+        arithmetic (:func:`check_magnitude`).
+        """
         sq = self.design.column_sq_means(self.s)
+        check_magnitude(sq)
         var = sq - self.xbar * self.xbar
         return var <= 1e-20 * sq
 
