@@ -49,10 +49,11 @@ class Factor:
     more than the factorisation of a small metric); a numerically singular
     matrix is inverted on its range by its eigendecomposition.
 
-    With ``reference`` (positive numbers on the scale of ``diag(M)``, see
-    :func:`hessian`) both tests -- a vanishing pivot, an eigenvalue below
-    ``RCOND`` of the largest -- are made on ``S M S``, ``S =
-    diag(reference)^{-1/2}``: BN's own idea applied to the metric, so that
+    With ``reference`` (positive numbers on the scale of ``diag(M)``, or a
+    callable returning them, see :func:`metric_factor`), a matrix whose
+    unscaled factor fails the pivot test is tested again -- a vanishing
+    pivot, an eigenvalue below ``RCOND`` of the largest -- as ``S M S``,
+    ``S = diag(reference)^{-1/2}``: BN's own idea applied to the metric, so that
     singularity is judged whatever the units of the features. Unscaled,
     features of standard deviation 1e-7 next to the intercept's curvature
     (or one column 1e7 times the others) gave pivots and eigenvalues below
@@ -68,31 +69,41 @@ class Factor:
         self.eig = None
         self.null = None
         self.empty = False
-        if reference is None:
-            self.scale = None
-            Ms = M
-        else:
+        self.scale = None
+        # unscaled first: most metrics pass here, at no extra cost
+        if self._cholesky(M):
+            return
+        Ms = M
+        if reference is not None:
+            reference = reference() if callable(reference) else reference
             ok = reference > 0
             self.scale = np.where(ok, 1.0 / np.sqrt(np.where(ok, reference, 1.0)),
                                   1.0)
             Ms = M * self.scale[:, None]
             Ms *= self.scale[None, :]
-        c, info = dpotrf(Ms, lower=0, clean=0, overwrite_a=0)
-        if info == 0:
-            # a factor with a vanishing pivot is singular in all but name
-            diag = np.abs(np.diag(c))
-            if np.all(np.isfinite(diag)) and diag.min() > 1e-7 * max(
-                    diag.max(), 1e-300):
-                self.cho = c
-        if self.cho is None:
-            vals, vecs = np.linalg.eigh(Ms)
-            top = max(vals[-1], 0.0)
-            keep = vals > RCOND * top if top > 0 else np.zeros(vals.shape, bool)
-            self.eig = (vals[keep], vecs[:, keep])
-            self.empty = not keep.any()
-            if self.scale is not None and not keep.all():
-                # an orthonormal basis of null(M) = S null(S M S)
-                self.null = np.linalg.qr(vecs[:, ~keep] * self.scale[:, None])[0]
+            if self._cholesky(Ms):
+                return
+        vals, vecs = np.linalg.eigh(Ms)
+        top = max(vals[-1], 0.0)
+        keep = vals > RCOND * top if top > 0 else np.zeros(vals.shape, bool)
+        self.eig = (vals[keep], vecs[:, keep])
+        self.empty = not keep.any()
+        if self.scale is not None and not keep.all():
+            # an orthonormal basis of null(M) = S null(S M S)
+            self.null = np.linalg.qr(vecs[:, ~keep] * self.scale[:, None])[0]
+
+    def _cholesky(self, M):
+        """Keep ``M``'s Cholesky factor unless a pivot (nearly) vanishes."""
+        c, info = dpotrf(M, lower=0, clean=0, overwrite_a=0)
+        if info != 0:
+            return False
+        # a factor with a vanishing pivot is singular in all but name
+        diag = np.abs(np.diag(c))
+        if np.all(np.isfinite(diag)) and diag.min() > 1e-7 * max(
+                diag.max(), 1e-300):
+            self.cho = c
+            return True
+        return False
 
     def solve(self, g):
         """``M^+ g`` (``M^{-1} g`` when ``M`` is positive definite)."""
@@ -133,13 +144,18 @@ def metric_factor(problem, M):
     uncentered energy it stays at 1e-33 and is null, as it should be.
     """
     p = problem
-    d = p.n_features
-    ref = np.diag(M).copy()
-    if p.fit_intercept:
-        # sum h x^2 = sum h (x - xbar)^2 + 2 xbar . X_c^T h + xbar^2 sum h
-        xb = p.xbar
-        ref[:d] += 2.0 * xb * M[d, :d] + M[d, d] * xb * xb
-    return Factor(M, np.abs(ref))
+
+    def reference():
+        # formed only for a metric whose unscaled factor fails
+        d = p.n_features
+        ref = np.diag(M).copy()
+        if p.fit_intercept:
+            # sum h x^2 = sum h (x - xbar)^2 + 2 xbar . X_c^T h + xbar^2 sum h
+            xb = p.xbar
+            ref[:d] += 2.0 * xb * M[d, :d] + M[d, d] * xb * xb
+        return np.abs(ref)
+
+    return Factor(M, reference)
 
 
 #: a dense metric costs d^2 floats and d^3/3 flops to factor; beyond this
