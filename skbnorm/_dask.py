@@ -1,8 +1,9 @@
 """Predictions on dask arrays, chunk by chunk, where the chunks live.
 
-A fitted linear model is ``O(d)``: predicting is a map over row chunks with
-no communication between them. For a dask array ``X`` the prediction
-methods therefore return a dask array built by ``map_blocks``, each chunk
+A fitted model is small next to the data (``O(d)`` for a linear one):
+predicting is a map over row chunks with no communication between them.
+For a dask array ``X`` the prediction methods therefore return a dask
+array built by ``map_blocks``, each chunk
 predicted by the same NumPy / scipy code as an in-memory array (dense
 chunks or scipy CSR chunks), on the workers when a ``distributed`` client
 is active. Nothing is computed until the user asks.
@@ -11,6 +12,7 @@ dask is optional: it is detected by the array's type, never imported here,
 so ``import skbnorm`` works without it.
 """
 
+import copy
 import functools
 
 import numpy as np
@@ -57,11 +59,21 @@ def map_row_chunks(estimator, method, X):
         X = X.rechunk({1: -1})
     # the result's dtype and width, from the in-memory method itself
     probe = np.asarray(method(np.zeros((1, X.shape[1]), dtype=X.dtype)))
+    empty = probe[:0]
     if probe.ndim == 1:
-        return X.map_blocks(method, drop_axis=1, dtype=probe.dtype,
-                            meta=probe[:0])
-    return X.map_blocks(method, chunks=(X.chunks[0], (probe.shape[1],)),
-                        dtype=probe.dtype, meta=probe[:0])
+        return X.map_blocks(_predict_chunk, method, empty, drop_axis=1,
+                            dtype=probe.dtype, meta=empty)
+    return X.map_blocks(_predict_chunk, method, empty,
+                        chunks=(X.chunks[0], (probe.shape[1],)),
+                        dtype=probe.dtype, meta=empty)
+
+
+def _predict_chunk(chunk, method, empty):
+    # a filtered array or a DataFrame's partitions can hold empty chunks,
+    # which scikit-learn's input validation rejects
+    if chunk.shape[0] == 0:
+        return empty
+    return method(chunk)
 
 
 def predicts_rows(method):
@@ -72,9 +84,11 @@ def predicts_rows(method):
     @functools.wraps(method)
     def predict(self, X):
         if is_dask_array(X):
-            # the bound method pickles by name: the chunks' tasks carry the
-            # fitted estimator and run the in-memory path on each chunk
-            return map_row_chunks(self, getattr(self, method.__name__), X)
+            # the chunks' tasks carry a copy of the fitted estimator (a refit
+            # before compute() must not change a graph already built); its
+            # bound method pickles by name and takes the in-memory path
+            frozen = copy.deepcopy(self)
+            return map_row_chunks(frozen, getattr(frozen, method.__name__), X)
         return method(self, X)
 
     return predict

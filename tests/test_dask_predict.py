@@ -136,3 +136,16 @@ def test_import_and_predict_without_dask():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1"
+
+
+def test_empty_chunks_and_a_refit_before_compute():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    est = NormalizedLogisticRegression().fit(X, y)
+    dX = da.from_array(X, chunks=(50, 5))
+    keep = da.from_array(np.arange(200) >= 100, chunks=50)
+    # boolean indexing: chunks of unknown size, the first two of them empty
+    masked = dX[keep]
+    lazy = est.predict_proba(masked)
+    expected = est.predict_proba(X[100:])
+    est.fit(X[:, ::-1], y)  # the graph was built from the first model
+    assert_allclose(lazy.compute(scheduler="sync"), expected, rtol=1e-12)

@@ -91,7 +91,8 @@ def test_fits_are_invariant_to_the_units_of_the_features(units):
          else np.full(5, units))
     X, y = make_regression(200, 5, noise=1.0, random_state=0)
     ref = NormalizedLinearRegression().fit(X, y)
-    got = NormalizedLinearRegression().fit(X * u, y)
+    # an offset of five standard deviations: the centering enters the scale
+    got = NormalizedLinearRegression().fit((X + 5.0) * u, y)
     np.testing.assert_allclose(got.coef_ * u, ref.coef_, rtol=1e-7)
     assert got.suboptimality_ <= 1e-6
     Xc, yc = make_classification(200, 5, random_state=0)
@@ -103,6 +104,13 @@ def test_fits_are_invariant_to_the_units_of_the_features(units):
                                ref.decision_function(Xc), rtol=1e-4,
                                atol=1e-4)
     assert got.score(Xc * u, yc) == ref.score(Xc, yc)
+    # three classes: the multinomial's unpenalised Hessian is always singular
+    Xm, ym = make_classification(300, 5, n_classes=3, n_informative=3,
+                                 random_state=0)
+    ref = NormalizedLogisticRegression(C=np.inf).fit(Xm, ym)
+    got = NormalizedLogisticRegression(C=np.inf).fit(Xm * u, ym)
+    np.testing.assert_allclose(got.predict_proba(Xm * u), ref.predict_proba(Xm),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_decrement_is_the_exact_suboptimality_of_least_squares():

@@ -719,8 +719,10 @@ def test_warnings_point_at_the_callers_line():
         warnings.simplefilter("always")
         NormalizedMLPClassifier(hidden_layer_sizes=(4,), max_iter=1,
                                 random_state=0).fit(X, y)
-    assert caught and all(w.filename == __file__ for w in caught
-                          if issubclass(w.category, ConvergenceWarning))
+    convergence = [w for w in caught
+                   if issubclass(w.category, ConvergenceWarning)]
+    assert convergence
+    assert all(w.filename == __file__ for w in convergence)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -730,3 +732,21 @@ def test_weights_leaving_one_class_raise(solver):
     with pytest.raises(ValueError, match="1 class.*positive sample_weight"):
         NormalizedMLPClassifier(solver=solver, hidden_layer_sizes=(3,),
                                 max_iter=2).fit(X, y, sample_weight=sw)
+
+
+def test_auto_early_stopping_trains_on_every_row_where_it_cannot_split():
+    from skbnorm.mlp._estimators import AUTO_EARLY_STOPPING_ROWS
+
+    rng = np.random.RandomState(0)
+    n = AUTO_EARLY_STOPPING_ROWS + 1
+    X = rng.randn(n, 3)
+    y = (X[:, 0] > 0).astype(int)
+    y[0] = 2  # a class of one sample: no stratified split exists
+    kw = dict(hidden_layer_sizes=(3,), max_iter=2, batch_size=2000,
+              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NormalizedMLPClassifier(**kw).fit(X, y)
+    assert not clf.do_early_stopping_ and clf.validation_scores_ is None
+    with pytest.raises(ValueError, match="early_stopping could not split"):
+        NormalizedMLPClassifier(early_stopping=True, **kw).fit(X, y)

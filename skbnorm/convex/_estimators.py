@@ -634,7 +634,7 @@ class ConvexBNReLUClassifier(ClassifierMixin, _ConvexBNReLUBase):
         if self.classes_.size < 2:
             raise ValueError(
                 "ConvexBNReLUClassifier needs samples of at least 2 classes; "
-                f"got only {self.classes_!r}."
+                f"got only {self.classes_.tolist()!r}."
             )
         yi = enc.transform(y)
         if self.classes_.size == 2:

@@ -153,7 +153,10 @@ def metric_factor(problem, M):
             # sum h x^2 = sum h (x - xbar)^2 + 2 xbar . X_c^T h + xbar^2 sum h
             xb = p.xbar
             ref[:d] += 2.0 * xb * M[d, :d] + M[d, d] * xb * xb
-        return np.abs(ref)
+        # xbar is weighted by s, not h: where the curvature sits away from
+        # a column's mean, its centered entry exceeds this; keep the larger,
+        # so that no scaled diagonal entry exceeds 1
+        return np.maximum(np.abs(ref), np.diag(M))
 
     return Factor(M, reference)
 

@@ -148,6 +148,20 @@ class MultinomialProblem:
         memory, one pass over ``X``."""
         return DiagonalFactor(self, self.s * P[:, k] * (1.0 - P[:, k]))
 
+    def full_reference(self, P, H):
+        """Per coefficient of :meth:`full_hessian`, its uncentered curvature
+        ``sum_i s_i p_ik x_ij^2 + alpha`` (``sum_i s_i p_ik`` for ``b_k``),
+        at least ``H``'s diagonal: the scale :class:`Factor` judges it in."""
+        K, d = self.K, self.n_features
+        m1 = d + 1 if self.fit_intercept else d
+        ref = np.empty(K * m1)
+        for k in range(K):
+            w = self.s * P[:, k]
+            ref[k * m1:k * m1 + d] = self.design.column_sq_means(w) + self.alpha
+            if self.fit_intercept:
+                ref[k * m1 + d] = w.sum()
+        return np.maximum(ref, np.diag(H))
+
     def full_hessian(self, P):
         """The whole Hessian in the class-major order ``(w~_k, b_k)``.
 
@@ -381,7 +395,11 @@ class MultinomialSolver:
     def _form_metric(self):
         p = self.problem
         if self.kind == "newton":
-            self.factors = Factor(p.full_hessian(self.P))
+            H = p.full_hessian(self.P)
+            # judged in the columns' units if the unscaled factor fails (the
+            # unpenalised Hessian is always singular: a shift of every
+            # class's coefficients together changes nothing)
+            self.factors = Factor(H, lambda: p.full_reference(self.P, H))
         elif self.kind == "kron":
             self.factors = KronMetric(p, self.P)
         else:

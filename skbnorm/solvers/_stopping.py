@@ -128,14 +128,9 @@ class StoppingRule:
         h = curvature_weights(p, r, r2)
         if p.n_features <= MAX_METRIC_FEATURES:
             return newton_decrement(p, G, gb, metric_factor(p, hessian(p, h)))
-        # the diagonal of the Hessian: BN's own per-unit metric
-        diag = p.design.column_sq_means(h)
-        total = float(h.sum())
-        xb = p.xbar
-        hx = p.design.rmatvec(h, np.empty(p.n_features)) + xb * total
-        diag = diag - 2.0 * xb * hx + total * xb * xb + p.alpha
-        with np.errstate(divide="ignore", invalid="ignore"):
-            val = np.where(diag > 0, G * G / diag, 0.0).sum()
-        if p.fit_intercept and total > 0:
-            val += gb * gb / total
-        return 0.5 * float(val)
+        # the diagonal of the Hessian: BN's own per-unit metric (the default
+        # solver's metric above MAX_METRIC_FEATURES, with its null test;
+        # imported here, as _subspace imports this module through _base)
+        from ._subspace import DiagonalFactor
+
+        return newton_decrement(p, G, gb, DiagonalFactor(p, h))
