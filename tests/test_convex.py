@@ -649,3 +649,24 @@ def test_the_estimator_returns_the_pruned_network_at_the_same_objective():
     Hx = X @ W
     full = bn_relu_forward(X, W, Hx.mean(0), Hx.std(0), gamma, alpha, v)
     np.testing.assert_allclose(est.predict(X), full, rtol=1e-8, atol=1e-10)
+
+
+def test_features_whose_squares_leave_float64_raise():
+    # at 1e153 the program predicted one class, at 1e-300 it raised a
+    # FloatingPointError; now a ValueError says to rescale, and 1e+-148 fits
+    # as 1 does (BN makes the network scale-invariant)
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    kw = dict(n_patterns=32, random_state=0)
+    for factor, what in ((1e151, "overflow"), (1e-151, "underflow")):
+        with pytest.raises(ValueError, match=f"column .* {what}"):
+            ConvexBNReLUClassifier(**kw).fit(X * factor, y)
+        with pytest.raises(ValueError, match=f"column .* {what}"):
+            ConvexBNReLURegressor(**kw).fit(sp.csr_matrix(X * factor), X[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ConvexBNReLUClassifier(**kw).fit(X, y).predict(X)
+        for factor in (1e148, 1e-148):
+            est = ConvexBNReLUClassifier(**kw).fit(X * factor, y)
+            assert np.all(est.predict(X * factor) == ref)

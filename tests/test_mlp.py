@@ -750,3 +750,31 @@ def test_auto_early_stopping_trains_on_every_row_where_it_cannot_split():
     assert not clf.do_early_stopping_ and clf.validation_scores_ is None
     with pytest.raises(ValueError, match="early_stopping could not split"):
         NormalizedMLPClassifier(early_stopping=True, **kw).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_features_whose_squares_leave_float64_raise(solver):
+    # the networks square their inputs' sums (BN's variances, the gradients):
+    # at 1e155 and at 1e-162 a BN network predicted one class without a
+    # warning; now a ValueError says to rescale, and 1e+-148 fits (the BN
+    # network exactly as at 1, being scale-invariant)
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    for cls, target in ((NormalizedMLPClassifier, y),
+                        (NormalizedMLPRegressor, X[:, 0] - X[:, 1])):
+        est = cls(solver=solver, max_iter=50, random_state=0)
+        for factor, what in ((1e151, "overflow"), (1e160, "overflow"),
+                             (1e-151, "underflow"), (1e-200, "underflow")):
+            for Xs in (X * factor, sp.csr_matrix(X * factor)):
+                with pytest.raises(ValueError, match=f"column .* {what}"):
+                    est.fit(Xs, target)
+    ref = NormalizedMLPClassifier(solver=solver, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+        for factor in (1e148, 1e-148):
+            est = NormalizedMLPClassifier(solver=solver, max_iter=50,
+                                          random_state=0).fit(X * factor, y)
+            for P in est.coefs_ + est.intercepts_:
+                assert np.all(np.isfinite(P))
+            if solver == "bn":
+                assert np.all(est.predict(X * factor) == ref.predict(X))

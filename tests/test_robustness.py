@@ -171,6 +171,34 @@ def test_features_too_large_for_float64_raise():
     assert scaled.score(X * 1e45, X[:, 0] > 0) >= 0.99
 
 
+def test_features_too_small_for_float64_raise():
+    # the squares of features below about 1e-150 underflow: the default
+    # NormalizedLinearRegression() returned R^2 = 0 on an exactly linear
+    # target at 1e-170 without a warning (the columns looked constant); now a
+    # ValueError names the column, dense or sparse, and 1e-150 fits as 1 does
+    from sklearn.datasets import load_iris
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((120, 3))
+    for est, kind in _all_estimators(max_iter=50, random_state=0):
+        y = _targets(kind, X, rng)
+        for small in (1e-155, 1e-170, 1e-300):
+            for Xs in (X * [1, small, 1], sp.csr_matrix(X * [1, small, 1])):
+                with pytest.raises(ValueError, match="column 1 has values of "
+                                   "magnitude at most .* underflow"):
+                    est.fit(Xs, y)
+    Xi, yi = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="underflow"):
+        NormalizedLogisticRegression().fit(Xi * 1e-170, yi)  # multinomial
+    y = X @ np.array([1.0, -2.0, 0.5])
+    for Xs in (X * 1e-150, sp.csr_matrix(X * 1e-150)):
+        assert NormalizedLinearRegression().fit(Xs, y).score(Xs, y) > 1 - 1e-9
+    # a column of zeros is a constant column, not a small one
+    Z = np.column_stack([X, np.zeros(len(X))])
+    reg = NormalizedLinearRegression().fit(sp.csr_matrix(Z), y)
+    assert reg.coef_[3] == 0.0 and reg.score(Z, y) > 1 - 1e-9
+
+
 @pytest.mark.needs_jit  # ten fits of 2000 iterations
 def test_separable_data_warns_and_stays_finite():
     rng = np.random.RandomState(0)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import FitCallbacks
 from .._dask import predicts_rows
+from .._validation import check_feature_range
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
 from ._certify import (
     MAX_ROUNDS,
@@ -461,6 +462,7 @@ class _ConvexBNReLUBase(FitCallbacks, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
                              dtype=[np.float64, np.float32], **kw)
         X = X.astype(np.float64, copy=False)
+        check_feature_range(X)
         if X.shape[0] < 2:
             raise ValueError(
                 f"n_samples={X.shape[0]}: batch statistics need at least 2 "

@@ -251,7 +251,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                          rng):
         K = self.classes_.size
         xbar = design.xbar
-        check_magnitude(design.column_sq_means(s))
+        check_magnitude(design.column_sq_means(s), design)
         problem = MultinomialProblem(design, yi, K, s, alpha,
                                      self.fit_intercept, self.tol)
         coef0 = b0 = None

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 
 from .._callbacks import FitCallbacks
 from .._dask import predicts_rows
+from .._validation import check_feature_range
 from ._model import Network, init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
@@ -341,6 +342,7 @@ class _NormalizedMLPBase(FitCallbacks, BaseEstimator):
                              reset=reset)
         if sp.issparse(X):
             X = X.tocsr()  # row batches; a new matrix only when X was CSC
+        check_feature_range(X)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                   ensure_non_negative=True)
         if _NORM[self.solver] == "bn" and np.count_nonzero(sw) < 2:

@@ -267,6 +267,14 @@ class Design:
     def _shift(self, w):
         return dot(self.xbar, w)
 
+    def matrix(self):
+        """``X`` as given: the dense array, or a scipy CSR matrix sharing its
+        arrays (no copy)."""
+        if not self.sparse:
+            return self.X
+        return sp.csr_matrix((self.X.data, self.X.indices, self.X.indptr),
+                             shape=self.shape, copy=False)
+
     def matvec(self, w, out):
         """``out <- X_c w``."""
         run_blocks(_matvec, (self.X, w, self._shift(w), out, self.nb), self.nb,

@@ -27,6 +27,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from .._validation import SMALLEST_FEATURE, check_feature_range
 from ..objectives._design import dot, weighted_sq_norm
 from ..objectives._losses import CURVATURE_BOUND, SIGMOID, SQUARED
 from ._stopping import StoppingRule
@@ -77,9 +78,16 @@ class SolverOptions:
 MAX_COLUMN_SQ_MEAN = 1e100
 
 
-def check_magnitude(sq):
+def check_magnitude(sq, design=None):
     """ValueError unless every column's mean square ``sq`` is at most
-    :data:`MAX_COLUMN_SQ_MEAN` (features of magnitude up to about 1e50)."""
+    :data:`MAX_COLUMN_SQ_MEAN` (features of magnitude up to about 1e50) and,
+    given the ``design``, no nonzero column is so small that its squares
+    underflow (:func:`skbnorm._validation.check_feature_range`; only the
+    columns whose ``sq`` is below ``SMALLEST_FEATURE ** 2`` are read again)."""
+    if design is not None:
+        tiny = np.flatnonzero(~(sq >= SMALLEST_FEATURE ** 2))
+        if tiny.size:
+            check_feature_range(design.matrix(), tiny, largest=None)
     top = float(np.max(sq)) if sq.size else 0.0
     if not top <= MAX_COLUMN_SQ_MEAN:
         j = int(np.argmax(np.where(np.isfinite(sq), sq, np.inf)))
@@ -171,10 +179,7 @@ class Problem:
         if getattr(self, "_gram", None) is None:
             D = self.design
             if D.sparse:
-                import scipy.sparse as sp
-
-                X = sp.csr_matrix((D.X.data, D.X.indices, D.X.indptr),
-                                  shape=D.shape)
+                X = D.matrix()
                 K = np.asarray((X @ X.T).todense(), dtype=np.float64)
                 m = np.asarray(X @ self.xbar).ravel()
             else:
@@ -202,11 +207,11 @@ class Problem:
     def constant_columns(self):
         """Columns whose weighted variance vanishes up to rounding.
 
-        Raises ValueError for features too large for the solvers' float64
-        arithmetic (:func:`check_magnitude`).
+        Raises ValueError for features too large or too small for the
+        solvers' float64 arithmetic (:func:`check_magnitude`).
         """
         sq = self.design.column_sq_means(self.s)
-        check_magnitude(sq)
+        check_magnitude(sq, self.design)
         var = sq - self.xbar * self.xbar
         return var <= 1e-20 * sq
 

@@ -1,0 +1,75 @@
+"""Feature magnitudes that float64 can square: the check every estimator shares.
+
+Every model of the package squares its features somewhere: a variance (Batch
+Normalization's statistics, the metric ``S``), a curvature, a Lipschitz
+constant. Outside a range of magnitudes those squares overflow to ``inf``
+or underflow to 0, and a fit then goes wrong without a word: measured
+before this check, ``NormalizedLinearRegression()`` on features of 1e-170
+returned ``R^2 = 0`` for an exactly linear target (the columns looked
+constant), ``NormalizedMLPClassifier()`` predicted one class on features of
+1e155 or 1e-162, and the convex network on 1e153. A ``ValueError`` that
+says to rescale is the honest answer (each estimator's limits are in its
+own module).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+#: below this magnitude a nonzero feature's squares underflow float64
+#: (``1e-150 ** 2 = 1e-300``, a hundred times float64's smallest normal
+#: number). Measured on standardised breast_cancer columns: the linear
+#: estimators fit at 1e-150 as at 1 and failed at 1e-155, the BN MLP at
+#: 1e-162; the convex network raised a FloatingPointError at 1e-300
+SMALLEST_FEATURE = 1e-150
+
+#: above this magnitude a feature's squares overflow float64 (``1e150 ** 2 =
+#: 1e300``), the networks' bound. Measured: the MLPs fit at 1e154 and
+#: failed at 1e155, the convex network at 1e152 and 1e153. The linear
+#: solvers multiply several squares and stop at about 1e50
+#: (:data:`skbnorm.solvers._base.MAX_COLUMN_SQ_MEAN`)
+LARGEST_FEATURE = 1e150
+
+
+def column_max_abs(X, columns=None):
+    """``max_i |x_ij|`` of each column of ``X`` (of ``columns`` only, if given).
+
+    Dense ``X`` is read by two reductions, without a temporary of its size;
+    sparse ``X`` (CSR or CSC) copies only the stored values of the columns
+    asked for.
+    """
+    X_cols = X if columns is None else X[:, columns]
+    d = X_cols.shape[1]
+    if X_cols.shape[0] == 0 or d == 0:
+        return np.zeros(d)
+    if sp.issparse(X_cols):
+        return np.asarray(abs(X_cols).max(axis=0).todense(),
+                          dtype=np.float64).ravel()
+    return np.maximum(X_cols.max(axis=0), -X_cols.min(axis=0)).astype(np.float64)
+
+
+def check_feature_range(X, columns=None, smallest=SMALLEST_FEATURE,
+                        largest=LARGEST_FEATURE):
+    """ValueError unless every nonzero column of ``X`` (of ``columns``) has
+    its largest magnitude in ``[smallest, largest]``; ``None`` skips a side.
+    """
+    top = column_max_abs(X, columns)
+    index = np.arange(top.size) if columns is None else np.asarray(columns)
+    if smallest is not None:
+        tiny = (top > 0.0) & (top < smallest)
+        if np.any(tiny):
+            k = int(np.argmax(tiny))
+            raise ValueError(
+                f"X's column {int(index[k])} has values of magnitude at most "
+                f"{top[k]:.1e}: features below about {smallest:.0e} underflow "
+                "float64 when squared, and the fit would take them for "
+                "constant columns. Multiply X by a power of ten first "
+                "(scikit-learn's scalers take such columns for constant too)."
+            )
+    if largest is not None and top.size and not top.max() <= largest:
+        k = int(np.argmax(top))
+        raise ValueError(
+            f"X's column {int(index[k])} has values of magnitude about "
+            f"{top[k]:.1e}: features beyond about {largest:.0e} overflow "
+            "float64 when squared. Rescale the features (for example with "
+            "MaxAbsScaler: StandardScaler's variances overflow too)."
+        )
