@@ -1,4 +1,4 @@
-"""Feature magnitudes that float64 can square: the check every estimator shares.
+"""Magnitudes that float64 can square: the checks and units the estimators share.
 
 Every model of the package squares its features somewhere: a variance (Batch
 Normalization's statistics, the metric ``S``), a curvature, a Lipschitz
@@ -72,4 +72,42 @@ def check_feature_range(X, columns=None, smallest=SMALLEST_FEATURE,
             f"{top[k]:.1e}: features beyond about {largest:.0e} overflow "
             "float64 when squared. Rescale the features (for example with "
             "MaxAbsScaler: StandardScaler's variances overflow too)."
+        )
+
+
+def weighted_rms(Z, weights):
+    """``sqrt(sum_i w_i z_i^2)`` per column of ``Z`` (weights summing to one),
+    without the under- or overflow of squaring ``Z`` itself: each column is
+    divided by its largest magnitude first."""
+    Z = np.asarray(Z, dtype=np.float64)
+    top = np.max(np.abs(Z), axis=0, initial=0.0)
+    safe = np.where(top > 0.0, top, 1.0)
+    scaled = Z / safe
+    return top * np.sqrt(np.maximum(weights @ (scaled * scaled), 0.0))
+
+
+def power_of_two_unit(value):
+    """The power of two nearest ``value`` (1 where it is 0 or not finite).
+
+    Dividing by a power of two is exact in float64: a least-squares fit on
+    targets divided by it gives, once multiplied back, what the fit on the
+    targets themselves would give in exact arithmetic, and the unit is 1 for
+    targets of unit size, whose fits it leaves bit for bit as they were.
+    """
+    value = np.asarray(value, dtype=np.float64)
+    ok = np.isfinite(value) & (value > 0.0)
+    exponent = np.round(np.log2(np.where(ok, value, 1.0)))
+    return np.where(ok, np.exp2(exponent), 1.0)
+
+
+def check_target_range(y, largest=LARGEST_FEATURE):
+    """ValueError if a least-squares target is beyond ``largest`` in
+    magnitude: its square, the objective, would overflow float64."""
+    top = float(np.max(np.abs(y), initial=0.0))
+    if not top <= largest:
+        raise ValueError(
+            f"y has values of magnitude about {top:.1e}: the squared error "
+            f"of targets beyond about {largest:.0e} overflows float64. "
+            "Rescale y (for example with "
+            "sklearn.compose.TransformedTargetRegressor)."
         )

@@ -490,6 +490,27 @@ def test_regressor_raw_scale_targets(solver):
     np.testing.assert_allclose(preds[1], preds[0], rtol=1e-3)
 
 
+@pytest.mark.parametrize("solver", ["bn", "gd"])
+def test_regressor_targets_of_any_size(solver):
+    # the standardisation had an absolute floor of 1e-12 on the spread, so
+    # targets of 1e-20 were left unscaled (R^2 = -4e37), and it squared y:
+    # 1e-160 underflowed, 1e154 overflowed (a ValueError on infinity); now
+    # the fit is the same at every size
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((80, 3))
+    y = np.tanh(X @ [1.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(80)
+    ref = None
+    for factor in (1.0, 1e-20, 1e-160, 1e154, 1e300):
+        reg = NormalizedMLPRegressor(solver=solver, max_iter=30, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.fit(X, factor * y)
+        pred = reg.predict(X) / factor
+        if ref is None:
+            ref = pred
+        np.testing.assert_allclose(pred, ref, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize("learning_rate", [1.05, 1.2])
 def test_unstable_fit_returns_the_best_epoch_not_the_last(learning_rate):
     # full-batch gd past its stable step: at 1.05 the loss falls from 0.89

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._callbacks import FitCallbacks
 from .._dask import predicts_rows
-from .._validation import check_feature_range
+from .._validation import check_feature_range, check_target_range
 from ._arrangements import enumerate_patterns, max_patterns, sample_patterns
 from ._certify import (
     MAX_ROUNDS,
@@ -546,6 +546,7 @@ class ConvexBNReLURegressor(RegressorMixin, _ConvexBNReLUBase):
         """
         X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
+        check_target_range(y)
         Y = y[:, None] if y.ndim == 1 else y
         return self._fit_targets(X, Y, one_output=y.ndim == 1, y=y)
 

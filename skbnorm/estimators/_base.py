@@ -41,6 +41,23 @@ from ..solvers._subspace import METRICS
 _LR = [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")]
 
 
+
+def _in_units(res, unit):
+    """A fit's result in the user's units: its problem's targets were the
+    user's divided by ``unit`` (least squares: everything but the relative
+    suboptimality scales with them)."""
+    if unit != 1.0:
+        res.coef = res.coef * unit
+        res.intercept = res.intercept * unit
+        # a diverging run records objectives up to float64's largest value
+        # in its own units: in the user's they may lie beyond it
+        top = np.finfo(np.float64).max
+        with np.errstate(over="ignore"):
+            res.loss_curve = np.minimum(res.loss_curve * (unit * unit), top)
+            res.grad_norm_curve = np.minimum(res.grad_norm_curve * unit, top)
+        res.scale = res.scale * unit
+    return res
+
 class LazyRandomState:
     """``check_random_state(seed)``, made when a solver first draws from it.
 
@@ -149,9 +166,16 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
 
     # -- one problem -------------------------------------------------------
 
-    def _solve(self, problem, rng, warm, ctx, reconstruct):
-        """Solve one problem; ``warm`` is ``(coef, intercept)`` or None."""
+    def _solve(self, problem, rng, warm, ctx, reconstruct, unit=1.0):
+        """Solve one problem; ``warm`` is ``(coef, intercept)`` or None.
+
+        ``unit``: the problem's targets are the user's divided by it (a power
+        of two); ``warm``, the verbose lines and the result are in the user's
+        units, ``reconstruct`` multiplies by it itself.
+        """
         p = problem
+        if warm is not None:
+            warm = (warm[0] / unit, warm[1] / unit)
         res = _FitResult()
         res.direction_norm_curve = None
         res.scale_at_bound = False
@@ -173,11 +197,11 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
                 b0 = float(intercept) + shift if p.fit_intercept else 0.0
                 coef0 = coef
         if np.all(constant):
-            return self._intercept_only(p, b0, res)
+            return _in_units(self._intercept_only(p, b0, res), unit)
         solver = make_solver(self.solver, p, self._options())
         with blas_single_thread(p.design.nnz):
             solver.start(coef0, b0, rng)
-            status = self._iterate(solver, ctx, reconstruct)
+            status = self._iterate(solver, ctx, reconstruct, unit)
         curve = np.asarray(solver.loss_curve, dtype=np.float64)
         if (status not in (Status.DIVERGED, Status.STOPPED) and curve.size
                 and curve[-1] > curve[0] + 1e-12 * abs(curve[0])):
@@ -201,10 +225,11 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
         res.scale_at_bound = bool(solver.scale_at_bound)
         res.suboptimality = (p.stopping.relative(curve[-1]) if curve.size
                              else np.nan)
+        _in_units(res, unit)
         self._warn_status(res)
         return res
 
-    def _iterate(self, solver, ctx, reconstruct):
+    def _iterate(self, solver, ctx, reconstruct, unit=1.0):
         """Drive ``solver`` to the end of the fit; return the final status."""
         for k in range(self.max_iter):
             sub = ctx.subcontext(task_name="iteration") if ctx else None
@@ -213,8 +238,8 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
             status = solver.evaluate()
             if self.verbose and len(solver.loss_curve) > k:
                 print(f"[{type(self).__name__}] solver={self.solver} iter {k}: "
-                      f"objective={solver.loss_curve[k]:.10g} "
-                      f"grad_norm={solver.grad_norm_curve[k]:.3e}")
+                      f"objective={solver.loss_curve[k] * unit * unit:.10g} "
+                      f"grad_norm={solver.grad_norm_curve[k] * unit:.3e}")
             if status == Status.RUNNING:
                 if k == self.max_iter - 1:
                     status = Status.MAX_ITER

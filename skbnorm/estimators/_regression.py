@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._dask import predicts_rows
+from .._validation import check_target_range, power_of_two_unit, weighted_rms
 from ..objectives._losses import SQUARED
 from ._base import (
     LazyRandomState,
@@ -162,7 +163,14 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         y = np.array(y, dtype=np.float64, order="C")
         if warm is not None and warm[0].shape[0] != X.shape[1]:
             warm = None
-        problem = self._problem(make_design(X, xbar), y, s, SQUARED,
+        # the solvers fit y in a unit of its size, a power of two (exact):
+        # the coefficients scale with y, but the solvers' starts and inner
+        # tolerances are set for targets of unit size (targets of 1e-9 gave
+        # R^2 = 0, the subspace solve taking their gradient for zero; gd's
+        # random start of unit size gave R^2 = -744 at 1e-6)
+        check_target_range(y)
+        unit = float(power_of_two_unit(weighted_rms(y, s)))
+        problem = self._problem(make_design(X, xbar), y / unit, s, SQUARED,
                                 self.alpha / total)
         rng = LazyRandomState(self.random_state)
         ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
@@ -170,9 +178,9 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         def reconstruct(solver):
             coef, b = solver.result()
             intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-            return {"coef_": coef, "intercept_": intercept}
+            return {"coef_": coef * unit, "intercept_": intercept * unit}
 
-        res = self._solve(problem, rng, warm, ctx, reconstruct)
+        res = self._solve(problem, rng, warm, ctx, reconstruct, unit)
         check_finite_fit(res.coef, res.intercept)
         self.coef_ = res.coef
         self.intercept_ = float(res.intercept)

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 
 from .._callbacks import FitCallbacks
 from .._dask import predicts_rows
-from .._validation import check_feature_range
+from .._validation import check_feature_range, weighted_rms
 from ._model import Network, init_params
 from ._solvers import GDNP_MAX_SCALE, GradientDescent, Nesterov, gdnp_iteration
 
@@ -1066,9 +1066,14 @@ class NormalizedMLPRegressor(RegressorMixin, _NormalizedMLPBase):
         # initial weights suit targets of any scale (raw diabetes targets of
         # 25-346 diverged at the defaults); every fit sets the scaling from
         # its own targets, a warm start included
-        mean = np.average(Y, axis=0, weights=sw)
-        scale = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=sw))
-        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        # (the spread computed without squaring Y - mean, which underflowed
+        # at 1e-160 and overflowed at 1e154; a spread within the rounding of
+        # the mean is a constant target, whatever the targets' size: a floor
+        # of 1e-12 left targets of 1e-20 unscaled, R^2 = -4e37)
+        w = sw / sw.sum()
+        mean = w @ Y
+        scale = weighted_rms(Y - mean, w)
+        scale[~(scale > 1e-12 * np.abs(mean))] = 1.0
         self._y_mean, self._y_scale = mean, scale
         Y = np.ascontiguousarray((Y - mean) / scale, dtype=X.dtype)
         self._one_target = y.ndim == 1
