@@ -30,39 +30,74 @@ SMALLEST_FEATURE = 1e-150
 LARGEST_FEATURE = 1e150
 
 
-def column_max_abs(X, columns=None):
+#: stored values (or dense entries) read at a time: bounded temporaries
+_CHUNK = 1 << 16
+
+
+def column_max_abs(X, columns=None, n_features=None):
     """``max_i |x_ij|`` of each column of ``X`` (of ``columns`` only, if given).
 
-    Dense ``X`` is read by two reductions, without a temporary of its size;
-    sparse ``X`` (CSR or CSC) copies only the stored values of the columns
-    asked for.
+    Nothing the size of ``X`` is copied: a dense ``X`` is read by two
+    reductions (or, for some columns, in chunks of rows), a CSR matrix (scipy's,
+    or any object with CSR's ``data`` and ``indices``) in chunks of stored
+    values, those of the columns asked for only (``n_features`` gives the
+    width of a CSR object without a ``shape``). A CSC matrix is converted to
+    CSR once.
     """
-    X_cols = X if columns is None else X[:, columns]
-    d = X_cols.shape[1]
-    if X_cols.shape[0] == 0 or d == 0:
-        return np.zeros(d)
-    if sp.issparse(X_cols):
-        return np.asarray(abs(X_cols).max(axis=0).todense(),
-                          dtype=np.float64).ravel()
-    return np.maximum(X_cols.max(axis=0), -X_cols.min(axis=0)).astype(np.float64)
+    d = X.shape[1] if n_features is None else int(n_features)
+    cols = np.arange(d) if columns is None else np.asarray(columns, dtype=np.intp)
+    if sp.issparse(X) and X.format != "csr":
+        X = X.tocsr()
+    if hasattr(X, "indices"):
+        want = None
+        if columns is not None:
+            want = np.zeros(d, dtype=bool)
+            want[cols] = True
+        top = np.zeros(d)
+        data, indices = X.data, X.indices
+        for lo in range(0, data.shape[0], _CHUNK):
+            idx = indices[lo:lo + _CHUNK]
+            vals = np.abs(data[lo:lo + _CHUNK])
+            if want is not None:
+                keep = want[idx]
+                idx, vals = idx[keep], vals[keep]
+            np.maximum.at(top, idx, vals)
+        return top[cols]
+    n = X.shape[0]
+    if n == 0 or cols.size == 0:
+        return np.zeros(cols.size)
+    if columns is None:
+        return np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
+    top = np.zeros(cols.size)
+    step = max(1, _CHUNK // cols.size)
+    for lo in range(0, n, step):
+        B = X[lo:lo + step, cols]
+        top = np.maximum(top, np.maximum(B.max(axis=0), -B.min(axis=0)))
+    return top
 
 
 def check_feature_range(X, columns=None, smallest=SMALLEST_FEATURE,
-                        largest=LARGEST_FEATURE):
+                        largest=LARGEST_FEATURE, n_features=None):
     """ValueError unless every nonzero column of ``X`` (of ``columns``) has
     its largest magnitude in ``[smallest, largest]``; ``None`` skips a side.
+
+    For float32 ``X`` the small side is at least ten times float32's
+    smallest normal number (the MLPs train in ``X``'s dtype: subnormal
+    float32 features of 1e-40 fitted one class).
     """
-    top = column_max_abs(X, columns)
+    top = column_max_abs(X, columns, n_features)
     index = np.arange(top.size) if columns is None else np.asarray(columns)
+    dtype = X.data.dtype if hasattr(X, "indices") else X.dtype
     if smallest is not None:
+        smallest = max(smallest, 10.0 * float(np.finfo(dtype).tiny))
         tiny = (top > 0.0) & (top < smallest)
         if np.any(tiny):
             k = int(np.argmax(tiny))
             raise ValueError(
                 f"X's column {int(index[k])} has values of magnitude at most "
                 f"{top[k]:.1e}: features below about {smallest:.0e} underflow "
-                "float64 when squared, and the fit would take them for "
-                "constant columns. Multiply X by a power of ten first "
+                f"{np.dtype(dtype).name} when squared, and the fit would take "
+                "them for constant columns. Multiply X by a power of ten first "
                 "(scikit-learn's scalers take such columns for constant too)."
             )
     if largest is not None and top.size and not top.max() <= largest:
@@ -78,21 +113,23 @@ def check_feature_range(X, columns=None, smallest=SMALLEST_FEATURE,
 def weighted_rms(Z, weights):
     """``sqrt(sum_i w_i z_i^2)`` per column of ``Z`` (weights summing to one),
     without the under- or overflow of squaring ``Z`` itself: each column is
-    divided by its largest magnitude first."""
+    divided first by its largest magnitude over the rows of positive weight."""
     Z = np.asarray(Z, dtype=np.float64)
-    top = np.max(np.abs(Z), axis=0, initial=0.0)
+    pos = weights > 0
+    top = np.max(np.abs(Z[pos]), axis=0, initial=0.0)
     safe = np.where(top > 0.0, top, 1.0)
-    scaled = Z / safe
-    return top * np.sqrt(np.maximum(weights @ (scaled * scaled), 0.0))
+    scaled = Z[pos] / safe
+    return top * np.sqrt(np.maximum(weights[pos] @ (scaled * scaled), 0.0))
 
 
 def power_of_two_unit(value):
     """The power of two nearest ``value`` (1 where it is 0 or not finite).
 
-    Dividing by a power of two is exact in float64: a least-squares fit on
-    targets divided by it gives, once multiplied back, what the fit on the
-    targets themselves would give in exact arithmetic, and the unit is 1 for
-    targets of unit size, whose fits it leaves bit for bit as they were.
+    Dividing by a power of two is exact in float64, so a fit on targets
+    divided by it loses no digit; the solvers are not equivariant to the
+    targets' scale (their random starts and inner tolerances are set for
+    unit-size targets), which is why targets are brought to that size.
+    Targets whose spread is already between 0.71 and 1.41 have unit 1.
     """
     value = np.asarray(value, dtype=np.float64)
     ok = np.isfinite(value) & (value > 0.0)

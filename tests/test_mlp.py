@@ -788,6 +788,10 @@ def test_features_whose_squares_leave_float64_raise(solver):
             for Xs in (X * factor, sp.csr_matrix(X * factor)):
                 with pytest.raises(ValueError, match=f"column .* {what}"):
                     est.fit(Xs, target)
+        # the networks train in X's dtype: subnormal float32 features (1e-40)
+        # fitted one class
+        with pytest.raises(ValueError, match="underflow float32"):
+            est.fit((X * 1e-40).astype(np.float32), target)
     ref = NormalizedMLPClassifier(solver=solver, max_iter=50, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

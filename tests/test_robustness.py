@@ -225,6 +225,21 @@ def test_regression_targets_of_any_size(solver):
                                            ref.loss_curve_[-1], rtol=1e-5)
             np.testing.assert_allclose(est.coef_ / factor, ref.coef_,
                                        rtol=1e-2, atol=1e-3)
+        # a target on a large offset: its unit is its spread about the mean
+        # (with the mean's, bn and wn saw a centred target of 1e-6: R^2 0.06)
+        for offset in (1e6, 1e9):
+            est = NormalizedLinearRegression(**kw).fit(X, y + offset)
+            assert est.score(X, y + offset) >= ref.score(X, y) - 1e-6
+    if solver == "gdnp":
+        # weights, sparse X and a warm start from a fit at another size (the
+        # default solver: converged to rounding, so the fits must agree)
+        sw = rng.uniform(0.5, 2.0, len(y))
+        ref_w = NormalizedLinearRegression(**kw).fit(X, y, sample_weight=sw)
+        warm = NormalizedLinearRegression(warm_start=True, **kw).fit(X, 1e6 * y)
+        warm.fit(sp.csr_matrix(X), 1e-9 * y, sample_weight=sw)
+        np.testing.assert_allclose(warm.coef_ / 1e-9, ref_w.coef_, rtol=1e-6)
+        np.testing.assert_allclose(warm.intercept_ / 1e-9, ref_w.intercept_,
+                                   rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="y has values of magnitude"):
         NormalizedLinearRegression(**kw).fit(X, 1e160 * y)
 

@@ -168,9 +168,10 @@ TWIN_CASES = [
 def test_solver_agrees_with_numpy_twin(loss, solver, alpha):
     X, y = _problem(loss)
     n_iter = 6
-    # least squares: the estimator fits y in the power of two nearest its
-    # RMS (here 4), and reports in y's units
-    unit = 2.0 ** np.round(np.log2(np.sqrt(np.mean(y * y)))) \
+    # least squares: the estimator fits y in the power of two nearest the
+    # RMS of y about its mean (here 4), and reports in y's units
+    yc = y - y.mean()
+    unit = 2.0 ** np.round(np.log2(np.sqrt(np.mean(yc * yc)))) \
         if loss == "squared" else 1.0
     twin = Twin(X, y / unit, loss, alpha=alpha)
     if solver in ("gd", "agd"):

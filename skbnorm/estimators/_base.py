@@ -41,7 +41,6 @@ from ..solvers._subspace import METRICS
 _LR = [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")]
 
 
-
 def _in_units(res, unit):
     """A fit's result in the user's units: its problem's targets were the
     user's divided by ``unit`` (least squares: everything but the relative

@@ -163,13 +163,16 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
         y = np.array(y, dtype=np.float64, order="C")
         if warm is not None and warm[0].shape[0] != X.shape[1]:
             warm = None
-        # the solvers fit y in a unit of its size, a power of two (exact):
+        # the solvers fit y in a unit of its spread, a power of two (exact):
         # the coefficients scale with y, but the solvers' starts and inner
         # tolerances are set for targets of unit size (targets of 1e-9 gave
         # R^2 = 0, the subspace solve taking their gradient for zero; gd's
-        # random start of unit size gave R^2 = -744 at 1e-6)
+        # random start of unit size gave R^2 = -744 at 1e-6). With an
+        # intercept the spread is about the mean: a unit set by the mean of
+        # y = 1e6 + O(1) left bn and wn a centred target of 1e-6 (R^2 0.06)
         check_target_range(y)
-        unit = float(power_of_two_unit(weighted_rms(y, s)))
+        spread = y - float(s @ y) if self.fit_intercept else y
+        unit = float(power_of_two_unit(weighted_rms(spread, s)))
         problem = self._problem(make_design(X, xbar), y / unit, s, SQUARED,
                                 self.alpha / total)
         rng = LazyRandomState(self.random_state)

@@ -85,9 +85,12 @@ def check_magnitude(sq, design=None):
     underflow (:func:`skbnorm._validation.check_feature_range`; only the
     columns whose ``sq`` is below ``SMALLEST_FEATURE ** 2`` are read again)."""
     if design is not None:
+        # columns of zeros land here too (one-hot data has many): the reread
+        # touches only the stored values, or the rows, of these columns
         tiny = np.flatnonzero(~(sq >= SMALLEST_FEATURE ** 2))
         if tiny.size:
-            check_feature_range(design.matrix(), tiny, largest=None)
+            check_feature_range(design.X, tiny, largest=None,
+                                n_features=design.shape[1])
     top = float(np.max(sq)) if sq.size else 0.0
     if not top <= MAX_COLUMN_SQ_MEAN:
         j = int(np.argmax(np.where(np.isfinite(sq), sq, np.inf)))

@@ -24,7 +24,8 @@ diagonal stands in for it. A ``tol`` of 0 stops only at a zero gradient.
 
 The relative suboptimality is taken against ``max(|F|, FLOOR F_null)``,
 ``F_null`` the objective of the null model (``w~ = 0``, ``b = 0``: half the
-mean square of ``y`` for least squares, ``log 2`` for the logistic loss):
+mean square of ``y`` for least squares, about its mean when the intercept
+is fit; ``log 2`` for the logistic loss):
 where the optimum is 0 (least squares that interpolate) ``(F - F*)/|F|`` is
 about 1 at every iterate, and the fit is done once ``F`` is at the rounding
 level of the data's scale.
@@ -62,7 +63,11 @@ class StoppingRule:
         if self.f_null is None:
             p = self.problem
             if p.code == SQUARED:
-                self.f_null = 0.5 * float(p.s @ (p.y * p.y))
+                # with an intercept the null model predicts the mean: an
+                # offset of y (1e9 + O(1)) must not count as the data's scale,
+                # which made a fit of F = 0.02 stop at F's 1e-16 * 5e17
+                y = p.y - float(p.s @ p.y) if p.fit_intercept else p.y
+                self.f_null = 0.5 * float(p.s @ (y * y))
             elif p.code == SOFTPLUS:
                 self.f_null = math.log(2.0)
             else:
