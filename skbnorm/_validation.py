@@ -8,8 +8,8 @@ before this check, ``NormalizedLinearRegression()`` on features of 1e-170
 returned ``R^2 = 0`` for an exactly linear target (the columns looked
 constant), ``NormalizedMLPClassifier()`` predicted one class on features of
 1e155 or 1e-162, and the convex network on 1e153. A ``ValueError`` that
-says to rescale is the honest answer (each estimator's limits are in its
-own module).
+says to rescale is the honest answer (the limits are below; the linear
+estimators' large side is :data:`skbnorm.solvers._base.MAX_COLUMN_SQ_MEAN`).
 """
 
 import numpy as np
@@ -55,9 +55,11 @@ def column_max_abs(X, columns=None, n_features=None):
             want[cols] = True
         top = np.zeros(d)
         data, indices = X.data, X.indices
-        for lo in range(0, data.shape[0], _CHUNK):
-            idx = indices[lo:lo + _CHUNK]
-            vals = np.abs(data[lo:lo + _CHUNK])
+        # the stored values end at indptr[-1] (the arrays may be longer)
+        for lo in range(0, int(X.indptr[-1]), _CHUNK):
+            hi = min(lo + _CHUNK, int(X.indptr[-1]))
+            idx = indices[lo:hi]
+            vals = np.abs(data[lo:hi])
             if want is not None:
                 keep = want[idx]
                 idx, vals = idx[keep], vals[keep]
