@@ -57,6 +57,7 @@ def _in_units(res, unit):
         res.scale = res.scale * unit
     return res
 
+
 class LazyRandomState:
     """``check_random_state(seed)``, made when a solver first draws from it.
 

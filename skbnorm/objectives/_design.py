@@ -286,6 +286,7 @@ class Design:
         self.shape = (n, d)
         self.xbar = np.zeros(d) if xbar is None else np.asarray(xbar, np.float64)
         self.nb = int(n_blocks(n, d, self.nnz))
+        self._constant = None  # (weights, constant columns) of the last call
 
     def _shift(self, w):
         return dot(self.xbar, w)
@@ -420,6 +421,24 @@ class Design:
         sums = np.empty(2)
         block_sum(tot, sums)
         return _finish_value_grad(grad, coef, self.xbar, alpha, sums[0], sums[1])
+
+    def constant_columns(self, s, check=None):
+        """Columns whose weighted variance (weights ``s``) vanishes up to
+        rounding; ``check`` sees the columns' mean squares first.
+
+        One pass over ``X``, remembered for the last ``s``: the one-vs-rest
+        problems of a classifier share ``X`` and ``s``, and each asked again
+        (K passes, and K checks of the columns' magnitudes).
+        """
+        if self._constant is not None and self._constant[0] is s:
+            return self._constant[1]
+        sq = self.column_sq_means(s)
+        if check is not None:
+            check(sq)
+        var = sq - self.xbar * self.xbar
+        constant = var <= 1e-20 * sq
+        self._constant = (s, constant)
+        return constant
 
     def column_sq_means(self, s):
         """``sum_i s_i x_ij^2`` per column (uncentered), chunk by chunk

@@ -213,10 +213,8 @@ class Problem:
         Raises ValueError for features too large or too small for the
         solvers' float64 arithmetic (:func:`check_magnitude`).
         """
-        sq = self.design.column_sq_means(self.s)
-        check_magnitude(sq, self.design)
-        var = sq - self.xbar * self.xbar
-        return var <= 1e-20 * sq
+        return self.design.constant_columns(
+            self.s, lambda sq: check_magnitude(sq, self.design))
 
     def random_direction(self, random_state):
         """A random direction in the range of ``S`` with ``||w||_S = 1``.
