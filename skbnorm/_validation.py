@@ -42,8 +42,10 @@ def column_max_abs(X, columns=None, n_features=None):
     or any object with CSR's ``data`` and ``indices``) in chunks of stored
     values, those of the columns asked for only (``n_features`` gives the
     width of a CSR object without a ``shape``). A CSC matrix is converted to
-    CSR once.
+    CSR once. The row chunks of a dask fit answer for themselves.
     """
+    if hasattr(X, "column_max_abs"):
+        return X.column_max_abs(columns)
     d = X.shape[1] if n_features is None else int(n_features)
     cols = np.arange(d) if columns is None else np.asarray(columns, dtype=np.intp)
     if sp.issparse(X) and X.format != "csr":
@@ -116,6 +118,8 @@ def weighted_rms(Z, weights):
     """``sqrt(sum_i w_i z_i^2)`` per column of ``Z`` (weights summing to one),
     without the under- or overflow of squaring ``Z`` itself: each column is
     divided first by its largest magnitude over the rows of positive weight."""
+    if hasattr(Z, "weighted_rms"):  # a dask fit's targets, in row chunks
+        return Z.weighted_rms(weights)
     Z = np.asarray(Z, dtype=np.float64)
     pos = weights > 0
     top = np.max(np.abs(Z[pos]), axis=0, initial=0.0)
@@ -142,7 +146,8 @@ def power_of_two_unit(value):
 def check_target_range(y, largest=LARGEST_FEATURE):
     """ValueError if a least-squares target is beyond ``largest`` in
     magnitude: its square, the objective, would overflow float64."""
-    top = float(np.max(np.abs(y), initial=0.0))
+    top = (y.max_abs() if hasattr(y, "max_abs")
+           else float(np.max(np.abs(y), initial=0.0)))
     if not top <= largest:
         raise ValueError(
             f"y has values of magnitude about {top:.1e}: the squared error "

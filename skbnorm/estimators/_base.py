@@ -24,9 +24,10 @@ from sklearn.utils.validation import (
 )
 
 from .._callbacks import FitCallbacks
+from .._dask import chunked_fit_input, is_dask_array
 from .._threads import blas_single_thread
+from ..objectives._chunked import ChunkedDesign, is_chunked
 from ..objectives._design import Design
-from ..objectives._margins import margin_pass
 from ..solvers import (
     MAX_SCALE,
     Problem,
@@ -123,6 +124,10 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
     # -- input -------------------------------------------------------------
 
     def _validate_fit_input(self, X, y, sample_weight, **y_kwargs):
+        if is_dask_array(X):
+            # validated where the chunks are; X, y and s stay in row chunks
+            return chunked_fit_input(self, X, y, sample_weight,
+                                     y_numeric=y_kwargs.get("y_numeric", False))
         X, y = validate_data(
             self,
             X,
@@ -266,9 +271,9 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
         res.coef = np.zeros(p.n_features)
         res.intercept = b0
         res.n_iter = 1
-        r = np.empty(p.n_samples)
-        f, gb, _, _ = margin_pass(p.code, np.zeros(p.n_samples), 0.0, b0, p.y,
-                                  p.s, r, np.empty(0))
+        r = p.design.empty_rows()
+        f, gb, _, _ = p.design.margin_pass(p.code, p.design.full_rows(0.0), 0.0,
+                                           b0, p.y, p.s, r, np.empty(0))
         grad = p.design.rmatvec(r, np.empty(p.n_features))
         res.loss_curve = np.array([f])
         res.grad_norm_curve = np.array([
@@ -361,7 +366,9 @@ def check_finite_fit(coef, intercept):
 
 
 def make_design(X, xbar):
-    """The solvers' view of ``X`` (no copy)."""
+    """The solvers' view of ``X`` (no copy; row chunks stay where they are)."""
+    if is_chunked(X):
+        return ChunkedDesign(X, xbar)
     return Design(X, xbar)
 
 

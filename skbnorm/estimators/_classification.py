@@ -12,8 +12,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._dask import predicts_rows
+from .._dask import chunked_labels, chunked_separable, predicts_rows
 from .._threads import blas_single_thread
+from ..objectives._chunked import is_chunked, released
 from ..objectives._losses import LOSS_CODES
 from ..solvers._base import check_magnitude
 from ..solvers._multinomial import MultinomialProblem, MultinomialSolver
@@ -100,6 +101,32 @@ def _check_targets(y):
     check_classification_targets(y)
 
 
+def _encode_labels(y):
+    """``(classes, yi)``: the sorted classes and each sample's index."""
+    _check_targets(y)
+    if y.dtype.kind in "biuf":
+        # LabelEncoder's result, without its checks of what was checked
+        # (unique's own inverse sorts again: 4 ms on a9a's labels,
+        # against 1 ms for the search)
+        classes = np.unique(y)
+        return classes, np.searchsorted(classes, y)
+    enc = LabelEncoder().fit(y)
+    return enc.classes_, enc.transform(y)
+
+
+def _signs(yi, pos):
+    """The labels of class ``pos`` against the rest, in {-1, +1}."""
+    return np.where(yi == pos, 1.0, -1.0)
+
+
+def _separable(design, X, yk, s, res):
+    """Whether every sample of positive weight has a positive margin."""
+    if is_chunked(X):
+        return chunked_separable(design, yk, s, res.coef, res.intercept)
+    margins = yk * (safe_sparse_dot(X, res.coef) + res.intercept)
+    return bool(np.all(margins[s > 0] > 0))
+
+
 class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
     """Binary halfspace learning, one-vs-rest for more classes."""
 
@@ -112,16 +139,20 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data. Sparse input is used as CSR without densifying
-            or copying; other sparse formats are converted to CSR once.
+            or copying; other sparse formats are converted to CSR once. A
+            row-chunked dask array (dense or CSR chunks; ``solver="gd"`` or
+            ``"agd"``) stays in its chunks, on the workers of an active
+            ``distributed`` client (see the user guide's distributed page).
 
         y : array-like of shape (n_samples,)
             Class labels (any type). Binary problems are solved directly,
             more classes one-vs-rest.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, acting as repetitions.
+            Non-negative weights, acting as repetitions (a dask array, or
+            an in-memory one, with a dask ``X``).
 
         Returns
         -------
@@ -133,82 +164,75 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             warm = (self.coef_.copy(), np.array(self.intercept_, copy=True),
                     self.classes_.copy())
         X, y, s, xbar, total = self._validate_fit_input(X, y, sample_weight)
-        _check_targets(y)
-        if y.dtype.kind in "biuf":
-            # LabelEncoder's result, without its checks of what was checked
-            # (unique's own inverse sorts again: 4 ms on a9a's labels,
-            # against 1 ms for the search)
-            classes = np.unique(y)
-            yi = np.searchsorted(classes, y)
-        else:
-            enc = LabelEncoder().fit(y)
-            classes = enc.classes_
-            yi = enc.transform(y)
-        # a class whose every sample has zero weight cannot be learned either
-        present = np.bincount(yi, weights=s, minlength=classes.size) > 0
-        if classes.size < 2 or present.sum() < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data "
-                "(with positive sample_weight), but the data contain only one "
-                f"class: {_label(classes[np.flatnonzero(present)[0]])}."
-            )
-        self.classes_ = classes
-        code = self._loss_code()
-        alpha = penalty_from_C(self.C, total)
-        design = make_design(X, xbar)
-        rng = LazyRandomState(self.random_state)
-        if classes.size > 2 and self._multinomial():
-            return self._fit_multinomial(X, y, yi, s, design, alpha, warm,
-                                         sample_weight, rng)
-        n_problems = 1 if classes.size == 2 else classes.size
-        d = X.shape[1]
-        coefs = np.zeros((n_problems, d))
-        intercepts = np.zeros(n_problems)
-        ctx = self._init_callbacks(
-            X, y, self.max_iter if n_problems == 1 else n_problems,
-            sample_weight)
-        if warm is not None and not (
-            warm[2].shape == classes.shape and np.all(warm[2] == classes)
-            and warm[0].shape == coefs.shape
-        ):
-            warm = None
-        results = []
-        problems = []
-        for k in range(n_problems):
-            pos = 1 if n_problems == 1 else k
-            yk = np.where(yi == pos, 1.0, -1.0)
-            problem = self._problem(design, yk, s, code, alpha)
-            problems.append(problem)
-            sub = ctx
-            if ctx is not None and n_problems > 1:
-                sub = ctx.subcontext(task_name=f"one-vs-rest {_label(classes[k])}",
-                                     max_subtasks=self.max_iter)
-                # every task of the tree opens and closes (scikit-learn's
-                # ProgressBar fails on an iteration whose parent never began)
-                sub.call_on_fit_task_begin(estimator=self)
+        with released(X):
+            chunked = is_chunked(X)
+            if chunked:
+                classes, yi, present = chunked_labels(y, s)
+            else:
+                classes, yi = _encode_labels(y)
+                # a class whose every sample has zero weight cannot be learned
+                present = np.bincount(yi, weights=s, minlength=classes.size) > 0
+            if classes.size < 2 or present.sum() < 2:
+                raise ValueError(
+                    "This solver needs samples of at least 2 classes in the data "
+                    "(with positive sample_weight), but the data contain only one "
+                    f"class: {_label(classes[np.flatnonzero(present)[0]])}."
+                )
+            self.classes_ = classes
+            code = self._loss_code()
+            alpha = penalty_from_C(self.C, total)
+            design = make_design(X, xbar)
+            rng = LazyRandomState(self.random_state)
+            if classes.size > 2 and self._multinomial():
+                return self._fit_multinomial(X, y, yi, s, design, alpha, warm,
+                                             sample_weight, rng)
+            n_problems = 1 if classes.size == 2 else classes.size
+            d = X.shape[1]
+            coefs = np.zeros((n_problems, d))
+            intercepts = np.zeros(n_problems)
+            ctx = self._init_callbacks(
+                X, y, self.max_iter if n_problems == 1 else n_problems,
+                sample_weight)
+            if warm is not None and not (
+                warm[2].shape == classes.shape and np.all(warm[2] == classes)
+                and warm[0].shape == coefs.shape
+            ):
+                warm = None
+            results = []
+            problems = []
+            for k in range(n_problems):
+                pos = 1 if n_problems == 1 else k
+                yk = yi.map(_signs, pos) if chunked else _signs(yi, pos)
+                problem = self._problem(design, yk, s, code, alpha)
+                problems.append(problem)
+                sub = ctx
+                if ctx is not None and n_problems > 1:
+                    sub = ctx.subcontext(task_name=f"one-vs-rest {_label(classes[k])}",
+                                         max_subtasks=self.max_iter)
+                    # every task of the tree opens and closes (scikit-learn's
+                    # ProgressBar fails on an iteration whose parent never began)
+                    sub.call_on_fit_task_begin(estimator=self)
 
-            def reconstruct(solver, k=k):
-                coef, b = solver.result()
-                c = coefs.copy()
-                i = intercepts.copy()
-                c[k] = coef
-                i[k] = b - float(xbar @ coef) if self.fit_intercept else 0.0
-                return {"coef_": c, "intercept_": i}
+                def reconstruct(solver, k=k):
+                    coef, b = solver.result()
+                    c = coefs.copy()
+                    i = intercepts.copy()
+                    c[k] = coef
+                    i[k] = b - float(xbar @ coef) if self.fit_intercept else 0.0
+                    return {"coef_": c, "intercept_": i}
 
-            wk = None if warm is None else (warm[0][k], float(warm[1][k]))
-            res = self._solve(problem, rng, wk, sub, reconstruct)
-            check_finite_fit(res.coef, res.intercept)
-            coefs[k] = res.coef
-            intercepts[k] = res.intercept
-            if sub is not None and sub is not ctx:
-                sub.call_on_fit_task_end(
-                    estimator=self,
-                    reconstruction_attributes={"coef_": coefs.copy(),
-                                               "intercept_": intercepts.copy()})
-            results.append(res)
-            if alpha == 0:
-                margins = yk * (safe_sparse_dot(X, res.coef) + res.intercept)
-                if np.all(margins[s > 0] > 0):
+                wk = None if warm is None else (warm[0][k], float(warm[1][k]))
+                res = self._solve(problem, rng, wk, sub, reconstruct)
+                check_finite_fit(res.coef, res.intercept)
+                coefs[k] = res.coef
+                intercepts[k] = res.intercept
+                if sub is not None and sub is not ctx:
+                    sub.call_on_fit_task_end(
+                        estimator=self,
+                        reconstruction_attributes={"coef_": coefs.copy(),
+                                                   "intercept_": intercepts.copy()})
+                results.append(res)
+                if alpha == 0 and _separable(design, X, yk, s, res):
                     warnings.warn(
                         f"{type(self).__name__}: the training data of "
                         f"{'the' if n_problems == 1 else _label(classes[k])} "
@@ -221,27 +245,27 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                         ConvergenceWarning,
                         stacklevel=3,
                     )
-        self.coef_ = coefs
-        self.intercept_ = intercepts
-        self.n_iter_ = np.array([r.n_iter for r in results], dtype=np.int32)
-        self.scale_ = np.array([r.scale for r in results])
-        self.suboptimality_ = np.array([r.suboptimality for r in results])
-        self.lipschitz_ = problems[0].lipschitz_if_known
-        self.multi_class_ = "ovr"
-        if n_problems == 1:
-            r = results[0]
-            self.loss_curve_ = r.loss_curve
-            self.grad_norm_curve_ = r.grad_norm_curve
-            self.direction_norm_curve_ = r.direction_norm_curve
-        else:
-            self.loss_curve_ = [r.loss_curve for r in results]
-            self.grad_norm_curve_ = [r.grad_norm_curve for r in results]
-            self.direction_norm_curve_ = (
-                None if results[0].direction_norm_curve is None
-                else [r.direction_norm_curve for r in results]
-            )
-        self._end_callbacks(ctx, X, y)
-        return self
+            self.coef_ = coefs
+            self.intercept_ = intercepts
+            self.n_iter_ = np.array([r.n_iter for r in results], dtype=np.int32)
+            self.scale_ = np.array([r.scale for r in results])
+            self.suboptimality_ = np.array([r.suboptimality for r in results])
+            self.lipschitz_ = problems[0].lipschitz_if_known
+            self.multi_class_ = "ovr"
+            if n_problems == 1:
+                r = results[0]
+                self.loss_curve_ = r.loss_curve
+                self.grad_norm_curve_ = r.grad_norm_curve
+                self.direction_norm_curve_ = r.direction_norm_curve
+            else:
+                self.loss_curve_ = [r.loss_curve for r in results]
+                self.grad_norm_curve_ = [r.grad_norm_curve for r in results]
+                self.direction_norm_curve_ = (
+                    None if results[0].direction_norm_curve is None
+                    else [r.direction_norm_curve for r in results]
+                )
+            self._end_callbacks(ctx, X, y)
+            return self
 
     def _multinomial(self):
         """Whether more than two classes are fit by the softmax loss."""

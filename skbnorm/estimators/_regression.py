@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._dask import predicts_rows
 from .._validation import check_target_range, power_of_two_unit, weighted_rms
+from ..objectives._chunked import is_chunked, released
 from ..objectives._losses import SQUARED
 from ._base import (
     LazyRandomState,
@@ -140,15 +141,19 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data. Sparse input is used as CSR without densifying
-            or copying; other sparse formats are converted to CSR once.
+            or copying; other sparse formats are converted to CSR once. A
+            row-chunked dask array (dense or CSR chunks; ``solver="gd"`` or
+            ``"agd"``) stays in its chunks, on the workers of an active
+            ``distributed`` client (see the user guide's distributed page).
 
         y : array-like of shape (n_samples,)
             Target values.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, acting as repetitions.
+            Non-negative weights, acting as repetitions (a dask array, or
+            an in-memory one, with a dask ``X``).
 
         Returns
         -------
@@ -160,42 +165,44 @@ class NormalizedLinearRegression(RegressorMixin, NormalizedLinearModel):
             warm = (self.coef_.copy(), float(self.intercept_))
         X, y, s, xbar, total = self._validate_fit_input(X, y, sample_weight,
                                                         y_numeric=True)
-        y = np.array(y, dtype=np.float64, order="C")
-        if warm is not None and warm[0].shape[0] != X.shape[1]:
-            warm = None
-        # the solvers fit y in a unit of its spread, a power of two (exact):
-        # the coefficients scale with y, but the solvers' starts and inner
-        # tolerances are set for targets of unit size (targets of 1e-9 gave
-        # R^2 = 0, the subspace solve taking their gradient for zero; gd's
-        # random start of unit size gave R^2 = -744 at 1e-6). With an
-        # intercept the spread is about the mean: a unit set by the mean of
-        # y = 1e6 + O(1) left bn and wn a centred target of 1e-6 (R^2 0.06)
-        check_target_range(y)
-        spread = y - float(s @ y) if self.fit_intercept else y
-        unit = float(power_of_two_unit(weighted_rms(spread, s)))
-        problem = self._problem(make_design(X, xbar), y / unit, s, SQUARED,
-                                self.alpha / total)
-        rng = LazyRandomState(self.random_state)
-        ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
+        with released(X):
+            if not is_chunked(X):  # row chunks are float64 already
+                y = np.array(y, dtype=np.float64, order="C")
+            if warm is not None and warm[0].shape[0] != X.shape[1]:
+                warm = None
+            # the solvers fit y in a unit of its spread, a power of two (exact):
+            # the coefficients scale with y, but the solvers' starts and inner
+            # tolerances are set for targets of unit size (targets of 1e-9 gave
+            # R^2 = 0, the subspace solve taking their gradient for zero; gd's
+            # random start of unit size gave R^2 = -744 at 1e-6). With an
+            # intercept the spread is about the mean: a unit set by the mean of
+            # y = 1e6 + O(1) left bn and wn a centred target of 1e-6 (R^2 0.06)
+            check_target_range(y)
+            spread = y - float(s @ y) if self.fit_intercept else y
+            unit = float(power_of_two_unit(weighted_rms(spread, s)))
+            problem = self._problem(make_design(X, xbar), y / unit, s, SQUARED,
+                                    self.alpha / total)
+            rng = LazyRandomState(self.random_state)
+            ctx = self._init_callbacks(X, y, self.max_iter, sample_weight)
 
-        def reconstruct(solver):
-            coef, b = solver.result()
-            intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
-            return {"coef_": coef * unit, "intercept_": intercept * unit}
+            def reconstruct(solver):
+                coef, b = solver.result()
+                intercept = b - float(xbar @ coef) if self.fit_intercept else 0.0
+                return {"coef_": coef * unit, "intercept_": intercept * unit}
 
-        res = self._solve(problem, rng, warm, ctx, reconstruct, unit)
-        check_finite_fit(res.coef, res.intercept)
-        self.coef_ = res.coef
-        self.intercept_ = float(res.intercept)
-        self.n_iter_ = res.n_iter
-        self.loss_curve_ = res.loss_curve
-        self.grad_norm_curve_ = res.grad_norm_curve
-        self.direction_norm_curve_ = res.direction_norm_curve
-        self.scale_ = float(res.scale)
-        self.suboptimality_ = float(res.suboptimality)
-        self.lipschitz_ = problem.lipschitz_if_known
-        self._end_callbacks(ctx, X, y)
-        return self
+            res = self._solve(problem, rng, warm, ctx, reconstruct, unit)
+            check_finite_fit(res.coef, res.intercept)
+            self.coef_ = res.coef
+            self.intercept_ = float(res.intercept)
+            self.n_iter_ = res.n_iter
+            self.loss_curve_ = res.loss_curve
+            self.grad_norm_curve_ = res.grad_norm_curve
+            self.direction_norm_curve_ = res.direction_norm_curve
+            self.scale_ = float(res.scale)
+            self.suboptimality_ = float(res.suboptimality)
+            self.lipschitz_ = problem.lipschitz_if_known
+            self._end_callbacks(ctx, X, y)
+            return self
 
     @predicts_rows
     def predict(self, X):

@@ -21,6 +21,7 @@ from scipy.linalg.blas import dsyrk
 from .._numba import jit
 from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
 from ._losses import loss_derivs
+from ._margins import margin_pass
 from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot
 
 
@@ -290,6 +291,25 @@ class Design:
 
     def _shift(self, w):
         return dot(self.xbar, w)
+
+    # the per-row vectors: arrays here (a chunked design keeps them in parts
+    # with its row chunks, see :mod:`._chunked`)
+
+    def empty_rows(self):
+        """A per-row vector to be written by a pass."""
+        return np.empty(self.shape[0])
+
+    def full_rows(self, value):
+        """A per-row vector of ``value``."""
+        return np.full(self.shape[0], value, dtype=np.float64)
+
+    def weighted_sq_norm(self, t, s):
+        """``sum_i s_i t_i^2``."""
+        return _wsq(t, s)
+
+    def margin_pass(self, code, t, scale, b, y, s, r, r2):
+        """:func:`~._margins.margin_pass` on per-row vectors of this design."""
+        return margin_pass(code, t, scale, b, y, s, r, r2)
 
     def matrix(self):
         """``X`` as given: the dense array, or a scipy CSR matrix sharing its

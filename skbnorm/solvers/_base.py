@@ -28,7 +28,7 @@ from enum import IntEnum
 import numpy as np
 
 from .._validation import SMALLEST_FEATURE, check_feature_range
-from ..objectives._design import dot, weighted_sq_norm
+from ..objectives._design import dot
 from ..objectives._losses import CURVATURE_BOUND, SIGMOID, SQUARED
 from ._stopping import StoppingRule
 
@@ -195,13 +195,13 @@ class Problem:
     def margins(self, w, out=None):
         """``X_c w``."""
         if out is None:
-            out = np.empty(self.n_samples)
+            out = self.design.empty_rows()
         return self.design.matvec(w, out)
 
     def s_norm(self, w, t=None):
         """``||w||_S`` (``t`` receives the margins ``X_c w``)."""
         t = self.margins(w, t)
-        return math.sqrt(weighted_sq_norm(t, self.s))
+        return math.sqrt(self.design.weighted_sq_norm(t, self.s))
 
     def bn_coef(self, w, g, t=None):
         """``w~ = g w/||w||_S``, using ``t`` as scratch for the margins."""
@@ -229,12 +229,12 @@ class Problem:
         # columns constant up to the rounding of their centering are constant:
         # compare the centered energy with the uncentered one
         shift = dot(self.xbar, xi)
-        centered = weighted_sq_norm(t, self.s)
+        centered = self.design.weighted_sq_norm(t, self.s)
         if not centered > 1e-20 * (centered + shift * shift):
             return None
         w = self.design.rmatvec(self.s * t, np.empty(self.n_features))
         self.margins(w, t)
-        norm_sq = weighted_sq_norm(t, self.s)
+        norm_sq = self.design.weighted_sq_norm(t, self.s)
         if not norm_sq > 1e-300 or not np.isfinite(norm_sq):
             return None
         return w / math.sqrt(norm_sq)
@@ -262,6 +262,10 @@ class Solver(ABC):
     name = None
     #: whether :attr:`scale` is the BN/WN length ``g`` (else ``||coef||_S``)
     has_scale = True
+    #: whether the solver runs on a design in row chunks (a dask array,
+    #: :mod:`skbnorm.objectives._chunked`): it reaches the rows only through
+    #: the design's passes and per-row vectors
+    chunked = False
 
     def __init__(self, problem, options):
         self.problem = problem
@@ -325,6 +329,12 @@ def register(cls):
 def solver_names():
     """The registered solver names, in registration order."""
     return tuple(_REGISTRY)
+
+
+def chunked_solvers():
+    """The registered solvers that fit a design in row chunks."""
+    return tuple(name for name, cls in _REGISTRY.items()
+                 if getattr(cls, "chunked", False))
 
 
 def make_solver(name, problem, options):

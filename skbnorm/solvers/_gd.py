@@ -28,6 +28,7 @@ class GDSolver(Solver):
     name = "gd"
     accelerated = False
     has_scale = False
+    chunked = True
 
     def __init__(self, problem, options):
         super().__init__(problem, options)

@@ -26,7 +26,7 @@ def lanczos_lmax(design, s, n_steps):
     q = 1.0 + 0.5 * np.sin(1.0 + 3.7 * np.arange(d))
     q /= math.sqrt(dot(q, q))
     Q[0] = q
-    t = np.empty(n)
+    t = design.empty_rows()
     v = np.empty(d)
     m = 0
     prev_top = -1.0

@@ -39,7 +39,7 @@ RCOND = 1e-12
 def curvature_weights(problem, r, r2):
     """The per-row weights ``h`` of the metric: ``s l''`` (convex losses), or
     ``|s l'|`` for the sigmoid (see the module docstring)."""
-    return r2 if problem.convex else np.abs(r)
+    return r2 if problem.convex else abs(r)
 
 
 class Factor:

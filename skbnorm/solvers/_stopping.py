@@ -36,7 +36,6 @@ import math
 import numpy as np
 
 from ..objectives._losses import SOFTPLUS, SQUARED
-from ..objectives._margins import margin_pass
 from ._metric import (
     MAX_METRIC_FEATURES,
     curvature_weights,
@@ -126,10 +125,9 @@ class StoppingRule:
     def estimate(self, G, gb, m):
         """Newton's decrement at the iterate of margins ``m``."""
         p = self.problem
-        n = p.n_samples
-        r = np.empty(n)
-        r2 = np.empty(n)
-        margin_pass(p.code, m, 1.0, 0.0, p.y, p.s, r, r2)
+        r = p.design.empty_rows()
+        r2 = p.design.empty_rows()
+        p.design.margin_pass(p.code, m, 1.0, 0.0, p.y, p.s, r, r2)
         h = curvature_weights(p, r, r2)
         if p.n_features <= MAX_METRIC_FEATURES:
             return newton_decrement(p, G, gb, metric_factor(p, hessian(p, h)))
