@@ -241,14 +241,16 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
         Slot,
         _ordered_sum,
     )
-    from .solvers._base import chunked_solvers
+    from .solvers._base import fits_chunks
 
     name = type(estimator).__name__
-    if estimator.solver not in chunked_solvers():
+    if not fits_chunks(estimator.solver, estimator._options()):
         raise ValueError(
-            f"{name}(solver={estimator.solver!r}) cannot fit a dask array yet; "
-            f"the solvers that can are {sorted(chunked_solvers())}. Use one of "
-            "them, or fit X.compute() in memory."
+            f"{name}(solver={estimator.solver!r}, direction_step="
+            f"{estimator.direction_step!r}) cannot fit a dask array yet; the "
+            "solvers that can are 'gd', 'agd' and 'gdnp' with "
+            "direction_step='subspace' (the default). Use one of them, or "
+            "fit X.compute() in memory."
         )
     if X.ndim != 2:
         raise ValueError(

@@ -25,7 +25,8 @@ from skbnorm import (
 
 da = pytest.importorskip("dask.array")
 
-SOLVERS = ["gd", "agd"]
+# "gdnp": the default, with the subspace step and the Hessian metric
+SOLVERS = ["gd", "agd", "gdnp"]
 N, D, CHUNK = 900, 7, 250
 
 
@@ -59,7 +60,9 @@ ESTIMATORS = [
     ("binary", lambda s: NormalizedLogisticRegression(solver=s)),
     ("binary", lambda s: NormalizedLogisticRegression(solver=s, C=np.inf)),
     ("binary", lambda s: HalfspaceClassifier(solver=s, loss="sigmoid", C=1.0)),
-    ("multiclass", lambda s: NormalizedLogisticRegression(solver=s, C=10.0)),
+    # on row chunks more classes are fit one-vs-rest ("auto" picks it)
+    ("multiclass", lambda s: NormalizedLogisticRegression(
+        solver=s, C=10.0, multi_class="ovr")),
 ]
 
 
@@ -150,11 +153,33 @@ def test_empty_chunks_are_skipped():
     _assert_same_fit(a, b)
 
 
-def test_solvers_without_a_chunked_backend_are_refused():
+@pytest.mark.parametrize("metric", ["diagonal", "S", "identity"])
+def test_every_metric_of_the_subspace_step_fits_chunks(metric):
+    def make(solver):
+        return HalfspaceClassifier(solver=solver, loss="softplus", metric=metric)
+
+    a, b, _, _ = _fit_both(make, "gdnp", "binary", "csr")
+    _assert_same_fit(a, b)
+
+
+def test_auto_fits_more_classes_one_vs_rest_on_chunks():
+    X, y, sw = _data("dense", "multiclass")
+    Xd, yd, swd = _dask(X, y, sw)
+    b = NormalizedLogisticRegression(random_state=0).fit(Xd, yd)
+    a = NormalizedLogisticRegression(random_state=0, multi_class="ovr").fit(X, y)
+    assert b.multi_class_ == "ovr"
+    _assert_same_fit(a, b)
+    with pytest.raises(ValueError, match="multinomial.*dask"):
+        NormalizedLogisticRegression(multi_class="multinomial").fit(Xd, yd)
+
+
+@pytest.mark.parametrize("params", [{"solver": "bn"}, {"solver": "wn"},
+                                    {"direction_step": "paper"}])
+def test_solvers_without_a_chunked_backend_are_refused(params):
     X, y, sw = _data("dense", "binary")
     Xd, yd, _ = _dask(X, y, sw)
     with pytest.raises(ValueError, match="cannot fit a dask array yet.*'agd'"):
-        NormalizedLogisticRegression().fit(Xd, yd)
+        NormalizedLogisticRegression(**params).fit(Xd, yd)
 
 
 def test_bad_dask_input_is_named():

@@ -183,7 +183,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             alpha = penalty_from_C(self.C, total)
             design = make_design(X, xbar)
             rng = LazyRandomState(self.random_state)
-            if classes.size > 2 and self._multinomial():
+            if classes.size > 2 and self._multinomial(chunked):
                 return self._fit_multinomial(X, y, yi, s, design, alpha, warm,
                                              sample_weight, rng)
             n_problems = 1 if classes.size == 2 else classes.size
@@ -267,7 +267,7 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
             self._end_callbacks(ctx, X, y)
             return self
 
-    def _multinomial(self):
+    def _multinomial(self, chunked=False):
         """Whether more than two classes are fit by the softmax loss."""
         return False
 
@@ -578,9 +578,17 @@ class NormalizedLogisticRegression(_HalfspaceBase):
     def _get_loss(self):
         return "softplus"
 
-    def _multinomial(self):
+    def _multinomial(self, chunked=False):
         supported = (self.solver == "gdnp" and self.direction_step == "subspace"
                      and self.metric != "identity")
+        if chunked and self.multi_class == "multinomial":
+            raise ValueError(
+                "multi_class='multinomial' cannot fit a dask array yet; use "
+                "multi_class='ovr' (what 'auto' picks for dask input) or fit "
+                "X.compute() in memory."
+            )
+        # on row chunks one-vs-rest is what there is
+        supported = supported and not chunked
         if self.multi_class == "multinomial" and not supported:
             raise ValueError(
                 "multi_class='multinomial' is fit by gdnp's subspace step in a "

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._validation import column_max_abs
 from ._design import Design, _wsq
-from ._margins import margin_pass
+from ._margins import margin_pass, scale_eval, subspace_eval
 
 
 class LocalExecutor:
@@ -342,6 +342,29 @@ class Rows:
     def __matmul__(self, o):
         return _ordered_sum(self.chunks.reduce(_dot, self, o))
 
+    def __getitem__(self, key):
+        """Column ``j`` of a per-row matrix: ``T[:, j]`` (a copy)."""
+        return self.map(_get_item, key)
+
+    def __setitem__(self, key, value):
+        """``T[:, j] = value`` (another ``Rows``, or a scalar), in place."""
+        self._rebind(self.chunks.map(_set_item, self, key, value))
+
+    def sum(self):
+        return _ordered_sum(self.chunks.reduce(_sum, self))
+
+    def combine(self, cols, c):
+        """``sum_j c_j T[:, cols[j]]`` of a per-row matrix, chunk by chunk
+        (see :func:`skbnorm.solvers._subspace._combine`)."""
+        from ..solvers._subspace import _combine
+
+        return self.map(_combine, cols, c)
+
+    def scale_eval(self, code, inv_norm, y, s, g, b, second):
+        """:func:`~._margins.scale_eval` on margins in row chunks."""
+        return _ordered_sum(self.chunks.reduce(scale_eval, code, self, inv_norm,
+                                               y, s, g, b, second))
+
     def max_abs(self, where=None):
         """``max |z_i|`` (over the rows with ``where > 0``, if given)."""
         w = self if where is None else where
@@ -359,6 +382,19 @@ class Rows:
 
 def _flip(a, op, b):
     return op(b, a)
+
+
+def _get_item(part, key):
+    return np.array(part[key])
+
+
+def _set_item(part, key, value):
+    part[key] = value
+    return part
+
+
+def _sum(part):
+    return float(np.sum(part))
 
 
 # -- per-chunk tasks (module level: a worker imports them by name) ----------
@@ -392,12 +428,36 @@ def _chunk_margin_pass(code, t, scale, b, y, s, want_r2):
     return np.array(sums), r, r2
 
 
+def _chunk_loss_rmatvec2(X, xbar, code, t, scale, b, y, s, r, r2, want_Sw, w,
+                         have_r):
+    d = X.shape[1]
+    G = np.empty(d)
+    Sw = np.empty(d) if want_Sw else None
+    sums = Design(X, xbar).loss_rmatvec2(code, t, scale, b, y, s, r, r2, G, Sw,
+                                         w, have_r)
+    return np.array(sums), G, Sw
+
+
+def _chunk_subspace_eval(code, T, cols, c, b, y, s, r, r2, cached):
+    out = subspace_eval(code, T, cols, c, b, y, s, r, r2, cached)
+    return out if cached else (out, None)
+
+
+def _chunk_row_pair_count(X):
+    return Design(X).row_pair_count()
+
+
+def _chunk_empty(X, width):
+    return np.empty(X.shape[0] if width is None else (X.shape[0], width))
+
+
 def _chunk_wsq(t, s):
     return _wsq(t, s)
 
 
-def _chunk_full(X, value):
-    return np.full(X.shape[0], value, dtype=np.float64)
+def _chunk_full(X, value, width):
+    shape = X.shape[0] if width is None else (X.shape[0], width)
+    return np.full(shape, value, dtype=np.float64)
 
 
 class ChunkedDesign:
@@ -421,12 +481,14 @@ class ChunkedDesign:
 
     # the per-row vectors
 
-    def empty_rows(self):
-        """A per-row vector to be written by a pass."""
-        return Rows(self.chunks, [None] * len(self.chunks))
+    def empty_rows(self, width=None):
+        """A per-row vector to be written by a pass (allocated on the
+        workers: the kernels write their outputs in place)."""
+        return Rows(self.chunks, self.chunks.map(_chunk_empty, X_CHUNK, width))
 
-    def full_rows(self, value):
-        return Rows(self.chunks, self.chunks.map(_chunk_full, X_CHUNK, value))
+    def full_rows(self, value, width=None):
+        return Rows(self.chunks, self.chunks.map(_chunk_full, X_CHUNK, value,
+                                                 width))
 
     def weighted_sq_norm(self, t, s):
         return _ordered_sum(self.chunks.reduce(_chunk_wsq, t, s))
@@ -441,7 +503,30 @@ class ChunkedDesign:
         total = _ordered_sum(sums)
         return total[0], total[1], total[2], total[3]
 
+    def subspace_eval(self, code, T, cols, c, b, y, s, r, r2, cached=False):
+        outs, grams = zip(*self.chunks.reduce(
+            _chunk_subspace_eval, code, T, cols, c, b, y, s, r, r2, cached),
+            strict=True)
+        out = _ordered_sum(outs)
+        return (out, _ordered_sum(grams)) if cached else out
+
+    def row_pair_count(self):
+        return _ordered_sum(self.chunks.reduce(_chunk_row_pair_count, X_CHUNK))
+
     # the passes over X
+
+    def loss_rmatvec2(self, code, t, scale, b, y, s, r, r2, G, Sw, w=None,
+                      have_r=False):
+        """:meth:`~._design.Design.loss_rmatvec2`, chunk by chunk (``t``,
+        ``r``, ``r2`` written in place where the chunks are)."""
+        res = self.chunks.reduce(_chunk_loss_rmatvec2, X_CHUNK, self.xbar, code,
+                                 t, scale, b, y, s, r, r2, Sw is not None, w,
+                                 have_r)
+        sums = _ordered_sum(r[0] for r in res)
+        G[:] = _ordered_sum(r[1] for r in res)
+        if Sw is not None:
+            Sw[:] = _ordered_sum(r[2] for r in res)
+        return sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]
 
     def matrix(self):
         raise TypeError("a chunked design has no matrix on the driver")

@@ -21,7 +21,7 @@ from scipy.linalg.blas import dsyrk
 from .._numba import jit
 from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
 from ._losses import loss_derivs
-from ._margins import margin_pass
+from ._margins import margin_pass, subspace_eval
 from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot
 
 
@@ -299,9 +299,11 @@ class Design:
         """A per-row vector to be written by a pass."""
         return np.empty(self.shape[0])
 
-    def full_rows(self, value):
-        """A per-row vector of ``value``."""
-        return np.full(self.shape[0], value, dtype=np.float64)
+    def full_rows(self, value, width=None):
+        """A per-row vector of ``value`` (``width`` columns: an ``n x width``
+        C-ordered array)."""
+        shape = self.shape[0] if width is None else (self.shape[0], width)
+        return np.full(shape, value, dtype=np.float64)
 
     def weighted_sq_norm(self, t, s):
         """``sum_i s_i t_i^2``."""
@@ -310,6 +312,19 @@ class Design:
     def margin_pass(self, code, t, scale, b, y, s, r, r2):
         """:func:`~._margins.margin_pass` on per-row vectors of this design."""
         return margin_pass(code, t, scale, b, y, s, r, r2)
+
+    def subspace_eval(self, code, T, cols, c, b, y, s, r, r2, cached=False):
+        """:func:`~._margins.subspace_eval` on per-row vectors of this design."""
+        return subspace_eval(code, T, cols, c, b, y, s, r, r2, cached)
+
+    def row_pair_count(self):
+        """``sum_i k_i (k_i + 1) / 2`` over the rows' stored values ``k_i``
+        (the products a CSR Hessian pass forms)."""
+        if not self.sparse:
+            d = self.shape[1]
+            return self.shape[0] * d * (d + 1) / 2.0
+        k = np.diff(self.X.indptr).astype(np.float64)
+        return float(k @ (k + 1.0)) / 2.0
 
     def matrix(self):
         """``X`` as given: the dense array, or a scipy CSR matrix sharing its

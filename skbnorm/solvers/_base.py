@@ -331,10 +331,16 @@ def solver_names():
     return tuple(_REGISTRY)
 
 
-def chunked_solvers():
-    """The registered solvers that fit a design in row chunks."""
-    return tuple(name for name, cls in _REGISTRY.items()
-                 if getattr(cls, "chunked", False))
+def fits_chunks(name, options):
+    """Whether solver ``name`` with ``options`` fits a design in row chunks
+    (a registry entry that picks its class from the options says so by a
+    ``fits_chunks(options)`` of its own)."""
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        return False
+    if hasattr(cls, "fits_chunks"):
+        return bool(cls.fits_chunks(options))
+    return bool(getattr(cls, "chunked", False))
 
 
 def make_solver(name, problem, options):

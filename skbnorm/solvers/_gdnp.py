@@ -205,6 +205,12 @@ class GDNP:
     name = "gdnp"
 
     @staticmethod
+    def fits_chunks(options):
+        # the subspace step reaches the rows through the design only; the
+        # paper's step does not yet
+        return options.direction_step == "subspace"
+
+    @staticmethod
     def create(problem, options):
         if options.direction_step == "paper":
             return GDNPPaperSolver(problem, options)

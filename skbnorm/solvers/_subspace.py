@@ -68,9 +68,8 @@ import math
 
 import numpy as np
 
-from ..objectives._design import dot, weighted_sq_norm
+from ..objectives._design import dot
 from ..objectives._losses import SIGMOID, SOFTPLUS, SQUARED
-from ..objectives._margins import subspace_eval
 from ..reparam._chain import bn_chain
 from ._base import MAX_SCALE, Solver, Status
 from ._common import original_grad_norm, scale_search
@@ -106,9 +105,9 @@ MAX_MARGIN_ERROR = 1e-9
 METRICS = ("auto", "hessian", "S", "diagonal", "identity")
 
 
-def _to_unit_s_norm(v, tv, s):
+def _to_unit_s_norm(design, v, tv, s):
     """Scale ``v`` and its margins ``tv`` to ``||v||_S = 1``; False if not possible."""
-    sq = weighted_sq_norm(tv, s)
+    sq = design.weighted_sq_norm(tv, s)
     if not (sq > 0.0 and np.isfinite(sq)):
         return False
     inv = 1.0 / math.sqrt(sq)
@@ -230,9 +229,8 @@ class _Subproblem:
         self.slots = slots
         self.k = len(slots)
         self.Q = Q
-        n = problem.n_samples
-        self.r = np.empty(n)
-        self.r2 = np.empty(n)
+        self.r = problem.design.empty_rows()
+        self.r2 = problem.design.empty_rows()
 
     def parts(self, out, c):
         p = self.p
@@ -240,8 +238,8 @@ class _Subproblem:
 
     def at(self, c, b):
         p = self.p
-        out = subspace_eval(p.code, self.T, self.slots, c, b, p.y, p.s, self.r,
-                            self.r2)
+        out = p.design.subspace_eval(p.code, self.T, self.slots, c, b, p.y, p.s,
+                                     self.r, self.r2)
         return out, self.parts(out, c)
 
 
@@ -329,6 +327,7 @@ class SubspaceSolver(Solver):
     """``gdnp`` with the Rayleigh--Ritz step (``direction_step="subspace"``)."""
 
     name = "gdnp"
+    chunked = True
 
     def __init__(self, problem, options):
         super().__init__(problem, options)
@@ -354,18 +353,19 @@ class SubspaceSolver(Solver):
         self.n_search = int(options.n_bisection)
         self.g_cap = np.inf if p.code == SQUARED else MAX_SCALE
         self.search_tol = 1e-3 * p.tol
-        n, d = p.n_samples, p.n_features
-        self.t = np.empty(n)
-        self.r = np.empty(n)
-        self.r2 = np.empty(n)
+        d = p.n_features
+        D = p.design  # the per-row vectors are the design's (row chunks too)
+        self.t = D.empty_rows()
+        self.r = D.empty_rows()
+        self.r2 = D.empty_rows()
         self.G = np.empty(d)
         self.Sw = np.empty(d)
         self.gw = np.empty(d)
-        self.tg = np.empty(n)
+        self.tg = D.empty_rows()
         # the margins of the subspace's (at most three) directions
-        self.T = np.zeros((n, 3))
+        self.T = D.full_rows(0.0, 3)
         self.p_dir = np.zeros(d)
-        self.tp = np.zeros(n)
+        self.tp = D.full_rows(0.0)
         self.have_p = False
         self.err_t = EPS
         self.err_p = np.inf
@@ -402,7 +402,7 @@ class SubspaceSolver(Solver):
             # no direction yet: w~ = 0
             self.w = np.zeros(p.n_features)
             self.g = 0.0
-            self.t[:] = 0.0
+            self.t = p.design.full_rows(0.0)
             self.f = None
             return
         if coef is None:
@@ -411,7 +411,7 @@ class SubspaceSolver(Solver):
             if w is None:
                 self.w = np.zeros(p.n_features)
                 self.g = 0.0
-                self.t[:] = 0.0
+                self.t = p.design.full_rows(0.0)
                 self.f = None
                 return
         else:
@@ -419,7 +419,7 @@ class SubspaceSolver(Solver):
             w, scale = coef / nS, nS
         self.w = np.array(w, dtype=np.float64)
         p.margins(self.w, self.t)
-        nS_sq = weighted_sq_norm(self.t, p.s)
+        nS_sq = p.design.weighted_sq_norm(self.t, p.s)
         pen = dot(self.w, self.w) / nS_sq
         g, b, f, steps, edge = scale_search(
             p.code, self.t, 1.0 / math.sqrt(nS_sq), p.y, p.s, p.alpha, pen,
@@ -453,7 +453,7 @@ class SubspaceSolver(Solver):
         g, b = self.g, self.b
         has_dir = g != 0.0
         if has_dir:
-            nS_sq = weighted_sq_norm(self.t, p.s)
+            nS_sq = p.design.weighted_sq_norm(self.t, p.s)
             a = g / math.sqrt(nS_sq)
         else:
             nS_sq, a = 1.0, 0.0
@@ -587,7 +587,7 @@ class SubspaceSolver(Solver):
         # subproblem's gradient along it scales with |grad|^2, falls below the
         # Newton solve's tolerance (and its curvature below the ridge) long
         # before the outer gradient reaches tol, and the solver stalls
-        if not _to_unit_s_norm(self.gw, self.tg, p.s):
+        if not _to_unit_s_norm(p.design, self.gw, self.tg, p.s):
             return Status.STALLED
         have_p = self.have_p
         # the margins of the directions in the slots of T: 0 the current
@@ -599,7 +599,7 @@ class SubspaceSolver(Solver):
         errs = {1: EPS}
         if has_dir:
             inv = 1.0 / math.sqrt(self.nS_sq)
-            np.multiply(self.t, inv, out=T[:, 0])
+            T[:, 0] = self.t * inv
             slots.insert(0, 0)
             vecs[0] = self.w * inv
             errs[0] = self.err_t
@@ -615,9 +615,9 @@ class SubspaceSolver(Solver):
         # the subproblem's derivatives at the current iterate, from the
         # evaluation's per-row l' and l'': no transcendental pass; with them
         # the directions' S-Gram matrix
-        init, gram = subspace_eval(p.code, T, slots, np.zeros(len(slots)),
-                                   self.b, p.y, p.s, self.r, self.r2,
-                                   cached=True)
+        init, gram = p.design.subspace_eval(p.code, T, slots,
+                                            np.zeros(len(slots)), self.b, p.y,
+                                            p.s, self.r, self.r2, cached=True)
         keep = [slots[j] for j in _independent(gram[np.ix_(slots, slots)])]
         if len(keep) < len(slots):
             # nearly parallel directions (d = 1, or a converged iterate) make
@@ -629,9 +629,9 @@ class SubspaceSolver(Solver):
                     T[:, j] = 0.0
             slots = keep
             have_p = have_p and 2 in slots
-            init, _ = subspace_eval(p.code, T, slots, np.zeros(len(slots)),
-                                    self.b, p.y, p.s, self.r, self.r2,
-                                    cached=True)
+            init, _ = p.design.subspace_eval(p.code, T, slots,
+                                             np.zeros(len(slots)), self.b, p.y,
+                                             p.s, self.r, self.r2, cached=True)
         k = len(slots)
         vecs = [vecs[j] for j in slots]
         errs = [errs[j] for j in slots]
@@ -664,7 +664,7 @@ class SubspaceSolver(Solver):
         if steps == 0 or not f_new <= self.f + 1e-13 * abs(self.f):
             return Status.STALLED
         tt = _combine(T, slots, c)
-        nn_sq = weighted_sq_norm(tt, p.s)
+        nn_sq = p.design.weighted_sq_norm(tt, p.s)
         g_new = math.sqrt(nn_sq)
         if not (g_new > 0.0 and np.isfinite(g_new)):
             return Status.STALLED
@@ -696,12 +696,12 @@ class SubspaceSolver(Solver):
         # the margins from X, before the error matters.
         spread = float(np.abs(c) @ (np.asarray(errs) + EPS))
         self.err_t = spread / g_new
-        move = math.sqrt(weighted_sq_norm(tp, p.s))
+        move = math.sqrt(p.design.weighted_sq_norm(tp, p.s))
         err_p = float(np.abs(dc) @ (np.asarray(errs) + EPS)) / move \
             if move > 0 else np.inf
         # after the first step from w~ = 0 the move is the iterate itself
         self.have_p = (has_dir and err_p <= MAX_MARGIN_ERROR
-                       and _to_unit_s_norm(p_new, tp, p.s))
+                       and _to_unit_s_norm(p.design, p_new, tp, p.s))
         self.err_p = err_p
         self.p_dir, self.tp = p_new, tp
         refresh = ((self.iteration + 1) % REFRESH_EVERY == 0
@@ -776,8 +776,7 @@ def _costs(problem, woodbury=False):
             + NS_PER_FLOP_FACTOR * n ** 3 / 3.0
         return metric, 2.0 * one_pass + NS_PER_ROW * n
     if D.sparse:
-        nnz_rows = np.diff(D.X.indptr).astype(np.float64)
-        hess = NS_PER_CSR_PAIR * float(nnz_rows @ (nnz_rows + 1.0)) / 2.0
+        hess = NS_PER_CSR_PAIR * D.row_pair_count()
         one_pass = NS_PER_CSR_VALUE * D.nnz
     else:
         hess = NS_PER_DENSE_PAIR * n * d * (d + 1) / 2.0
@@ -823,6 +822,8 @@ def _independent(G):
 
 def _combine(T, slots, c):
     """``sum_j c_j T[:, slots[j]]`` in slot order (the old kernel's rounding)."""
+    if type(T) is not np.ndarray:  # margins in row chunks (a dask fit)
+        return T.combine(slots, c)
     out = T[:, slots[0]] * c[0]
     for j in range(1, len(slots)):
         out += T[:, slots[j]] * c[j]
@@ -841,7 +842,7 @@ class DiagonalFactor:
 
     def __init__(self, problem, h):
         p = problem
-        total = float(h.sum())
+        total = float(h.sum())  # (a method: h may be in row chunks)
         xb = p.xbar
         hx = p.design.rmatvec(h, np.empty(p.n_features)) + xb * total
         sq = p.design.column_sq_means(h) + p.alpha
