@@ -165,10 +165,10 @@ def _validate_chunk(X, y, sw, dtype, y_numeric, name):
     from sklearn.utils import check_array
     from sklearn.utils.validation import _check_sample_weight, _check_y
 
+    # as an in-memory fit: no copy unless the dtype or the layout asks for
+    # one (the chunk may be the user's own persisted array, never modified)
     X = check_array(X, accept_sparse="csr", dtype=dtype, order="C",
                     ensure_min_samples=0, estimator=name)
-    if sp.issparse(X):
-        X.sum_duplicates()  # canonical CSR, as scikit-learn's own solvers use
     if y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
     y = _check_y(y, y_numeric=y_numeric, estimator=name)
@@ -317,9 +317,9 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
 
 
 def _chunk_classes(y):
-    from .estimators._classification import _check_targets
+    from sklearn.utils.multiclass import check_classification_targets
 
-    _check_targets(y)
+    check_classification_targets(y)
     return np.unique(y)
 
 

@@ -101,6 +101,54 @@ def test_chunked_fit_equals_in_memory_fit(case, solver, kind):
         np.testing.assert_array_equal(b.classes_, a.classes_)
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_and_no_intercept_on_chunks(solver):
+    X, y, sw = _data("csr", "binary")
+    Xd, yd, swd = _dask(X, y, sw)
+    params = dict(solver=solver, random_state=0, warm_start=True,
+                  fit_intercept=False, C=0.5)
+    a = NormalizedLogisticRegression(**params, max_iter=3)
+    b = NormalizedLogisticRegression(**params, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a.fit(X, y, sample_weight=sw)
+        b.fit(Xd, yd, sample_weight=swd)
+        # the second fit starts at the first one's coefficients
+        a.set_params(max_iter=150).fit(X, y, sample_weight=sw)
+        b.set_params(max_iter=150).fit(Xd, yd, sample_weight=swd)
+    _assert_same_fit(a, b)
+    assert np.all(b.intercept_ == 0.0)
+
+
+def test_float32_chunks_fit_as_float32_arrays():
+    X, y, sw = _data("dense", "regression")
+    X = X.astype(np.float32)
+    a = NormalizedLinearRegression(random_state=0).fit(X, y)
+    b = NormalizedLinearRegression(random_state=0).fit(
+        da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK))
+    _assert_same_fit(a, b)
+
+
+def test_sparse_chunks_are_not_modified():
+    X, y, sw = _data("csr", "binary")
+    # duplicate entries: valid CSR that a fit must not canonicalise in place
+    X = sp.csr_matrix((np.r_[X.data, 1.0, 2.0], np.r_[X.indices, 0, 0],
+                       np.r_[X.indptr[:-1], X.indptr[-1] + 2]), shape=X.shape)
+    Xd = da.from_array(X, chunks=(CHUNK, D), asarray=False).persist()
+    # the persisted chunks themselves, as the fit's tasks receive them
+    graph = dict(Xd.__dask_graph__())
+    chunks = [graph[k] for (k,) in Xd.__dask_keys__()]
+    assert all(sp.issparse(c) for c in chunks)
+    before = [(c.data.copy(), c.indices.copy(), c.indptr.copy()) for c in chunks]
+    b = NormalizedLogisticRegression(solver="gd", random_state=0).fit(
+        Xd, da.from_array(y, chunks=CHUNK))
+    a = NormalizedLogisticRegression(solver="gd", random_state=0).fit(X, y)
+    _assert_same_fit(a, b)
+    for c, old in zip(chunks, before, strict=True):
+        assert all(np.array_equal(u, v) for u, v in zip(
+            old, (c.data, c.indices, c.indptr), strict=True))
+
+
 def test_in_memory_weights_with_dask_X():
     a, b, _, _ = _fit_both(ESTIMATORS[2][1], "agd", "binary", "dense",
                            dask_weights=False)
@@ -268,3 +316,70 @@ def _n_chunk_stores(dask_worker):
     from skbnorm.objectives._chunked import ChunkStore
 
     return sum(isinstance(a, ChunkStore) for a in dask_worker.state.actors.values())
+
+
+_LARGER_THAN_A_WORKER = r"""
+import json, resource, sys, warnings
+import dask, dask.array as da
+from distributed import Client, LocalCluster
+from skbnorm import NormalizedLogisticRegression
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+if __name__ == "__main__":
+    limit, n, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    # the chunks belong to the stores once validated (unmanaged memory for
+    # dask): there is nothing to spill, and no pause is wanted
+    with dask.config.set({"distributed.worker.memory.target": False,
+                          "distributed.worker.memory.spill": False,
+                          "distributed.worker.memory.pause": False}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               memory_limit=limit,
+                               env={"NUMBA_NUM_THREADS": "1"})
+        client = Client(cluster)
+        before = peak_mb()
+        # uniform features: four times faster to draw than Gaussian ones
+        rng = da.random.default_rng(0)
+        X = rng.uniform(-1.0, 1.0, (n, d), chunks=(n // 8, d))
+        y = X[:, 0] - X[:, 1] + rng.uniform(-0.5, 0.5, n, chunks=n // 8) > 0
+        X, y = client.persist([X, y])
+        warnings.simplefilter("ignore")
+        est = NormalizedLogisticRegression().fit(X, y)
+        workers = len(client.scheduler_info()["workers"])
+        worker_peaks = sorted(client.run(peak_mb).values())
+        print(json.dumps({"nbytes": X.nbytes, "before": before,
+                          "worker_peaks": worker_peaks,
+                          "after": peak_mb(), "workers": workers,
+                          "n_iter": int(est.n_iter_[0]),
+                          "coef": est.coef_[0, :2].tolist()}))
+        client.close()
+        cluster.close()
+"""
+
+
+def test_a_fit_on_data_larger_than_a_worker_keeps_them_off_the_driver(tmp_path):
+    """X of 1.6 GB on two workers of 1.5 GB each: the fit completes, no worker
+    is lost, and the driver's peak memory does not grow by a tenth of X.
+
+    Each worker holds half of X (0.8 GB), the default solver's dozen per-row
+    vectors (0.1 GB) and its own imports and compiled kernels (0.3 GB)."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    script = tmp_path / "larger_than_a_worker.py"
+    script.write_text(_LARGER_THAN_A_WORKER)
+    n, d = 2_000_000, 100
+    limit = 1_500_000_000
+    out = subprocess.run([sys.executable, str(script), str(limit), str(n), str(d)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["nbytes"] > limit
+    assert res["workers"] == 2
+    assert (res["after"] - res["before"]) * 2**20 < 0.1 * res["nbytes"]
+    # the model of y = [x0 - x1 + noise > 0]
+    assert res["coef"][0] > 1.0 and res["coef"][1] < -1.0

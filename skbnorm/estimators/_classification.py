@@ -142,9 +142,10 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
         X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data. Sparse input is used as CSR without densifying
             or copying; other sparse formats are converted to CSR once. A
-            row-chunked dask array (dense or CSR chunks; ``solver="gd"`` or
-            ``"agd"``) stays in its chunks, on the workers of an active
-            ``distributed`` client (see the user guide's distributed page).
+            row-chunked dask array (dense or CSR chunks; the default solver,
+            ``"gd"`` or ``"agd"``) stays in its chunks, on the workers of an
+            active ``distributed`` client (see the user guide's distributed
+            page).
 
         y : array-like of shape (n_samples,)
             Class labels (any type). Binary problems are solved directly,

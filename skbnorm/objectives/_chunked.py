@@ -27,7 +27,7 @@ import numpy as np
 
 from .._validation import column_max_abs
 from ._design import Design, _wsq
-from ._margins import margin_pass, scale_eval, subspace_eval
+from ._margins import combine_columns, margin_pass, scale_eval, subspace_eval
 
 
 class LocalExecutor:
@@ -374,10 +374,8 @@ class Rows:
 
     def combine(self, cols, c):
         """``sum_j c_j T[:, cols[j]]`` of a per-row matrix, chunk by chunk
-        (see :func:`skbnorm.solvers._subspace._combine`)."""
-        from ..solvers._subspace import _combine
-
-        return self.map(_combine, cols, c)
+        (:func:`~._margins.combine_columns`)."""
+        return self.map(combine_columns, cols, c)
 
     def scale_eval(self, code, inv_norm, y, s, g, b, second):
         """:func:`~._margins.scale_eval` on margins in row chunks."""

@@ -228,6 +228,14 @@ _UPPER4 = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2),
 _GRAM3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
+def combine_columns(T, cols, c):
+    """``sum_j c_j T[:, cols[j]]`` in column order (the old kernel's rounding)."""
+    out = T[:, cols[0]] * c[0]
+    for j in range(1, len(cols)):
+        out += T[:, cols[j]] * c[j]
+    return out
+
+
 def subspace_width(k):
     """Length of :func:`subspace_eval`'s output for ``k`` directions."""
     m = k + 1

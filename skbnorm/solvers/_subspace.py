@@ -70,6 +70,7 @@ import numpy as np
 
 from ..objectives._design import dot
 from ..objectives._losses import SIGMOID, SOFTPLUS, SQUARED
+from ..objectives._margins import combine_columns
 from ..reparam._chain import bn_chain
 from ._base import MAX_SCALE, Solver, Status
 from ._common import original_grad_norm, scale_search
@@ -821,13 +822,11 @@ def _independent(G):
 
 
 def _combine(T, slots, c):
-    """``sum_j c_j T[:, slots[j]]`` in slot order (the old kernel's rounding)."""
-    if type(T) is not np.ndarray:  # margins in row chunks (a dask fit)
+    """``sum_j c_j T[:, slots[j]]`` (:func:`~skbnorm.objectives._margins.
+    combine_columns`; margins in row chunks combine where they are)."""
+    if type(T) is not np.ndarray:  # a dask fit's margins
         return T.combine(slots, c)
-    out = T[:, slots[0]] * c[0]
-    for j in range(1, len(slots)):
-        out += T[:, slots[j]] * c[j]
-    return out
+    return combine_columns(T, slots, c)
 
 
 def _combine_vectors(vecs, c):
