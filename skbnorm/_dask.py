@@ -15,8 +15,11 @@ so ``import skbnorm`` works without it.
 import copy
 import functools
 import operator
+import warnings
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import column_or_1d
 
 
 def is_dask_array(X):
@@ -116,10 +119,19 @@ def _row_parts(v, name, X):
     n_chunks = X.numblocks[0]
     if v is None:
         return [None] * n_chunks
+    if name == "sample_weight" and np.ndim(v) == 0 and not is_dask_array(v):
+        return [v] * n_chunks  # a scalar weight, as in memory
     if is_dask_array(v):
-        if v.ndim == 2 and v.shape[1] == 1:
+        if name == "y" and v.ndim == 2 and v.shape[1] == 1:
+            # scikit-learn's column_or_1d, with its warning
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples, ), for example "
+                "using ravel().", DataConversionWarning, stacklevel=5)
             v = v[:, 0]
         if v.ndim != 1:
+            if name == "sample_weight":
+                raise ValueError("Sample weights must be 1D array or scalar")
             raise ValueError(
                 f"{name} should be a 1d array, got a dask array of shape "
                 f"{v.shape} instead."
@@ -148,8 +160,12 @@ def _row_parts(v, name, X):
             "cannot be split to match them: call X.compute_chunk_sizes() "
             f"first, or give {name} as a dask array with X's partitions."
         )
+    if name == "y":
+        v = column_or_1d(v, warn=True)
     v = np.asarray(v)
-    if v.ndim != 1 or v.shape[0] != X.shape[0]:
+    if name == "sample_weight" and v.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if v.shape[0] != X.shape[0]:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: "
             f"[{X.shape[0]}, {v.shape[0] if v.ndim else 1}] (X and {name})."
@@ -165,10 +181,13 @@ def _validate_chunk(X, y, sw, dtype, y_numeric, name):
     from sklearn.utils import check_array
     from sklearn.utils.validation import _check_sample_weight, _check_y
 
+    from ._validation import canonical_csr
+
     # as an in-memory fit: no copy unless the dtype or the layout asks for
     # one (the chunk may be the user's own persisted array, never modified)
     X = check_array(X, accept_sparse="csr", dtype=dtype, order="C",
                     ensure_min_samples=0, estimator=name)
+    X = canonical_csr(X)
     if y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
     y = _check_y(y, y_numeric=y_numeric, estimator=name)
@@ -203,16 +222,30 @@ def _actor_executor(client, parts):
         if holders[0] not in workers:
             workers.append(holders[0])
         owner.append(workers.index(holders[0]))
-    actors = []
-    for a, w in enumerate(workers):
-        mine = {i: parts[i] for i, o in enumerate(owner) if o == a}
-        fut = client.submit(ChunkStore, mine, actor=True, pure=False,
-                            workers=None if w is None else [w])
-        actors.append(fut)
+    futures = []
+    proxies = []
+    try:
+        for a, w in enumerate(workers):
+            mine = {i: parts[i] for i, o in enumerate(owner) if o == a}
+            # on the worker that holds the chunks, or another if it has left
+            futures.append(client.submit(
+                ChunkStore, mine, actor=True, pure=False,
+                workers=None if w is None else [w], allow_other_workers=True))
+        for f in futures:
+            proxies.append(f.result())
+    except BaseException:
+        _release(futures, proxies)
+        raise
     # the actors' futures are kept: releasing one ends its actor
-    executor = ActorExecutor([f.result() for f in actors], owner)
-    executor.futures = actors
+    executor = ActorExecutor(proxies, owner)
+    executor.futures = futures
     return executor
+
+
+def _release(futures, proxies):
+    from .objectives._chunked import release_actors
+
+    release_actors(futures, proxies)
 
 
 def _chunk_xbar(X, s):
@@ -241,17 +274,7 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
         Slot,
         _ordered_sum,
     )
-    from .solvers._base import fits_chunks
-
     name = type(estimator).__name__
-    if not fits_chunks(estimator.solver, estimator._options()):
-        raise ValueError(
-            f"{name}(solver={estimator.solver!r}, direction_step="
-            f"{estimator.direction_step!r}) cannot fit a dask array yet; the "
-            "solvers that can are 'gd', 'agd' and 'gdnp' with "
-            "direction_step='subspace' (the default). Use one of them, or "
-            "fit X.compute() in memory."
-        )
     if X.ndim != 2:
         raise ValueError(
             f"Expected a 2-d dask array of samples; got {X.ndim} dimension(s)."
@@ -300,6 +323,9 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
                     [st[1] for st in stats], X.shape[1], stats[0][3], dtype)
     try:
         total = _ordered_sum(st[2] for st in stats)
+        if total == 0:  # scikit-learn's message, as in memory
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number.")
         if not total > 0:
             raise ValueError(
                 f"sample_weight must have a positive sum; got sum {total!r}."

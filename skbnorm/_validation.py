@@ -34,6 +34,17 @@ LARGEST_FEATURE = 1e150
 _CHUNK = 1 << 16
 
 
+def canonical_csr(X):
+    """``X``, or for a CSR matrix with duplicate entries (or unsorted
+    indices) a canonical copy, never ``X`` itself modified: the margins add
+    duplicates up, but the Hessian and the columns' mean squares squared
+    them one by one."""
+    if sp.issparse(X) and not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 def column_max_abs(X, columns=None, n_features=None):
     """``max_i |x_ij|`` of each column of ``X`` (of ``columns`` only, if given).
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 
 from skbnorm import (
     HalfspaceClassifier,
@@ -121,12 +121,60 @@ def test_warm_start_and_no_intercept_on_chunks(solver):
 
 
 def test_float32_chunks_fit_as_float32_arrays():
+    from skbnorm._dask import chunked_fit_input
+
     X, y, sw = _data("dense", "regression")
     X = X.astype(np.float32)
+    Xd, yd = da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK)
+    est = NormalizedLinearRegression(random_state=0)
+    chunks = chunked_fit_input(est, Xd, yd, None, y_numeric=True)[0]
+    assert chunks.dtype == np.float32
+    assert all(p.dtype == np.float32 for p in chunks.parts)  # not upcast
     a = NormalizedLinearRegression(random_state=0).fit(X, y)
-    b = NormalizedLinearRegression(random_state=0).fit(
-        da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK))
+    b = est.fit(Xd, yd)
     _assert_same_fit(a, b)
+
+
+def test_wide_chunks_reach_the_same_optimum():
+    # in memory a wide penalised fit takes the sample-space (Woodbury)
+    # metric, whose n x n matrix X X^T is not formed from row chunks: the
+    # chunks take the Hessian, another path to the same optimum
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 300))
+    y = (X[:, :5].sum(axis=1) + rng.standard_normal(120) > 0).astype(int)
+    a = NormalizedLogisticRegression(random_state=0).fit(X, y)
+    b = NormalizedLogisticRegression(random_state=0).fit(
+        da.from_array(X, chunks=(50, 300)), da.from_array(y, chunks=50))
+    fa, fb = a.loss_curve_[-1], b.loss_curve_[-1]
+    assert abs(fa - fb) <= 2e-6 * abs(fa)
+    np.testing.assert_array_equal(b.predict(X), a.predict(X))
+
+
+def test_column_y_and_scalar_weights_as_in_memory():
+    X, y, sw = _data("dense", "regression")
+    Xd = da.from_array(X, chunks=(CHUNK, D))
+    a = NormalizedLinearRegression(random_state=0).fit(X, y, sample_weight=2.0)
+    with pytest.warns(DataConversionWarning):
+        b = NormalizedLinearRegression(random_state=0).fit(
+            Xd, y[:, None], sample_weight=2.0)
+    _assert_same_fit(a, b)
+    with pytest.warns(DataConversionWarning):
+        c = NormalizedLinearRegression(random_state=0).fit(
+            Xd, da.from_array(y[:, None], chunks=(CHUNK, 1)))
+    _assert_same_fit(NormalizedLinearRegression(random_state=0).fit(X, y), c)
+    with pytest.raises(ValueError, match="1D array or scalar"):
+        NormalizedLinearRegression().fit(
+            Xd, y, sample_weight=da.from_array(sw[:, None], chunks=(CHUNK, 1)))
+
+
+def test_negative_targets_beyond_range_are_refused():
+    X, y, sw = _data("dense", "regression")
+    y = -np.abs(y)
+    y[-3] = -1e300
+    with pytest.raises(ValueError, match="magnitude about 1.0e\\+300"):
+        NormalizedLinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match="magnitude about 1.0e\\+300"):
+        NormalizedLinearRegression().fit(*_dask(X, y, sw)[:2])
 
 
 def test_sparse_chunks_are_not_modified():
@@ -246,7 +294,7 @@ def test_bad_dask_input_is_named():
         est.fit(da.from_array(bad, chunks=(CHUNK, D)), yd)
     with pytest.raises(ValueError, match="(?i)negative"):
         est.fit(Xd, yd, sample_weight=-da.ones(N, chunks=CHUNK))
-    with pytest.raises(ValueError, match="positive sum"):
+    with pytest.raises(ValueError, match="at least one non-zero"):
         est.fit(Xd, yd, sample_weight=da.zeros(N, chunks=CHUNK))
     unknown = Xd[Xd[:, 0] > -np.inf]  # chunk sizes unknown to dask
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
@@ -296,11 +344,22 @@ def test_on_a_cluster_the_chunks_stay_on_the_workers(client):
     assert isinstance(chunks.executor, ActorExecutor)
     # the driver holds names of parts only, each worker one store of chunks
     assert all(type(p) is Slot for p in chunks.parts + yr.parts + s.parts)
-    assert sorted(client.run(_n_chunk_stores).values()) == [1, 1]
+    # one store on each worker that holds chunks
+    counts = client.run(_n_chunk_stores).values()
+    assert sum(counts) == len(chunks.executor.actors) and max(counts) == 1
     assert total == pytest.approx(sw.sum(), rel=1e-14)
     np.testing.assert_allclose(xbar, X.T @ (sw / sw.sum()), rtol=1e-12)
     # a fit closes its stores when it ends, and they leave the workers
     chunks.close()
+    _wait_for_no_stores(client)
+
+
+def test_a_fit_that_fails_on_the_cluster_closes_its_stores(client):
+    X, y, sw = _data("dense", "binary")
+    # refused by the subspace solver, after the chunks are in their stores
+    est = HalfspaceClassifier(loss="sigmoid", metric="identity")
+    with pytest.raises(ValueError, match="convex loss"):
+        est.fit(*_dask(X, y, sw)[:2])
     _wait_for_no_stores(client)
 
 
@@ -340,6 +399,7 @@ if __name__ == "__main__":
                                env={"NUMBA_NUM_THREADS": "1"})
         client = Client(cluster)
         before = peak_mb()
+        addresses = sorted(client.scheduler_info()["workers"])
         # uniform features: four times faster to draw than Gaussian ones
         rng = da.random.default_rng(0)
         X = rng.uniform(-1.0, 1.0, (n, d), chunks=(n // 8, d))
@@ -347,7 +407,8 @@ if __name__ == "__main__":
         X, y = client.persist([X, y])
         warnings.simplefilter("ignore")
         est = NormalizedLogisticRegression().fit(X, y)
-        workers = len(client.scheduler_info()["workers"])
+        # a worker killed for its memory comes back at a new address
+        workers = len(set(addresses) & set(client.scheduler_info()["workers"]))
         worker_peaks = sorted(client.run(peak_mb).values())
         print(json.dumps({"nbytes": X.nbytes, "before": before,
                           "worker_peaks": worker_peaks,

@@ -503,3 +503,27 @@ def test_messages_name_labels_as_written():
     with pytest.raises(ValueError, match=r"only one class: 1\.") as err:
         NormalizedLogisticRegression().fit(X, y, sample_weight=sw)
     assert "np." not in str(err.value)
+
+
+@pytest.mark.parametrize("solver", ["gdnp", "gd"])
+def test_duplicate_csr_entries_fit_as_their_sums(solver):
+    # valid CSR with each row's first value split in two entries: the
+    # margins add them up, and so must the Hessian and the columns' mean
+    # squares (they squared them one by one); the user's matrix is untouched
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.standard_normal((300, 5)) * [1, 2, 3, 4, 5])
+    y = (X[:, 0].toarray().ravel() + rng.standard_normal(300) > 0).astype(int)
+    data, ind, ptr = [], [], [0]
+    for i in range(X.shape[0]):
+        a, b = X.indptr[i], X.indptr[i + 1]
+        data += [X.data[a] / 2, X.data[a] / 2, *X.data[a + 1:b]]
+        ind += [X.indices[a], X.indices[a], *X.indices[a + 1:b]]
+        ptr.append(len(data))
+    dup = sp.csr_matrix((np.array(data), np.array(ind), np.array(ptr)),
+                        shape=X.shape)
+    before = dup.data.copy(), dup.indices.copy()
+    a = NormalizedLogisticRegression(solver=solver, random_state=0).fit(X, y)
+    b = NormalizedLogisticRegression(solver=solver, random_state=0).fit(dup, y)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(dup.data, before[0])
+    assert np.array_equal(dup.indices, before[1])

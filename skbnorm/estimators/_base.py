@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 from .._callbacks import FitCallbacks
 from .._dask import chunked_fit_input, is_dask_array
 from .._threads import blas_single_thread
+from .._validation import canonical_csr
 from ..objectives._chunked import ChunkedDesign, is_chunked
 from ..objectives._design import Design
 from ..solvers import (
@@ -36,6 +37,7 @@ from ..solvers import (
     make_solver,
     solver_names,
 )
+from ..solvers._base import fits_chunks
 from ..solvers._common import original_grad_norm
 from ..solvers._subspace import METRICS
 
@@ -125,6 +127,14 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
 
     def _validate_fit_input(self, X, y, sample_weight, **y_kwargs):
         if is_dask_array(X):
+            if not fits_chunks(self.solver, self._options()):
+                raise ValueError(
+                    f"{type(self).__name__}(solver={self.solver!r}, "
+                    f"direction_step={self.direction_step!r}) cannot fit a dask "
+                    "array yet; the solvers that can are 'gd', 'agd' and "
+                    "'gdnp' with direction_step='subspace' (the default). Use "
+                    "one of them, or fit X.compute() in memory."
+                )
             # validated where the chunks are; X, y and s stay in row chunks
             return chunked_fit_input(self, X, y, sample_weight,
                                      y_numeric=y_kwargs.get("y_numeric", False))
@@ -137,6 +147,7 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
             order="C",
             **y_kwargs,
         )
+        X = canonical_csr(X)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                   ensure_non_negative=True)
         total = float(sw.sum())

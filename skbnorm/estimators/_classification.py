@@ -205,7 +205,10 @@ class _HalfspaceBase(ClassifierMixin, NormalizedLinearModel):
                 pos = 1 if n_problems == 1 else k
                 yk = yi.map(_signs, pos) if chunked else _signs(yi, pos)
                 problem = self._problem(design, yk, s, code, alpha)
-                problems.append(problem)
+                if k == 0:
+                    # its Lipschitz constant is reported; the others' targets
+                    # need not be kept (on row chunks: a per-row vector each)
+                    problems.append(problem)
                 sub = ctx
                 if ctx is not None and n_problems > 1:
                     sub = ctx.subcontext(task_name=f"one-vs-rest {_label(classes[k])}",

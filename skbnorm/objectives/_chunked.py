@@ -122,6 +122,18 @@ class ChunkStore:
         return out
 
 
+def release_actors(futures, proxies):
+    """End the actors of ``futures`` now: each actor's proxy holds a future
+    of its own, kept alive by a reference cycle inside the proxy until the
+    next garbage collection, so all are released by hand."""
+    for f in futures:
+        f.release()
+    for a in proxies:
+        f = getattr(a, "_future", None)
+        if f is not None:
+            f.release()
+
+
 class ActorExecutor:
     """Chunks held by the :class:`ChunkStore` actors of a ``distributed``
     cluster, one per worker.
@@ -147,6 +159,10 @@ class ActorExecutor:
         self._next += n_keep
         n = len(self.owner)
         kept = [[Slot(k, i) for i in range(n)] for k in keys]
+        # a queued call is serialised later: the solver's O(d) arrays may be
+        # updated in place meanwhile, so it keeps copies of them
+        arg_lists = [[a.copy() if isinstance(a, np.ndarray) else a for a in args]
+                     for args in arg_lists]
         self.pending.append((fn, arg_lists, keys, ret))
         if not ret:
             return None, kept
@@ -165,22 +181,16 @@ class ActorExecutor:
         return out, kept
 
     def release(self, parts):
-        # sent with the next call: a finaliser must not talk to the cluster
-        if parts and type(parts[0]) is Slot and parts[0].key > SW_KEY:
+        # sent with the next call: a finaliser must not talk to the cluster;
+        # the chunks of X stay until the stores close
+        if parts and type(parts[0]) is Slot and parts[0].key != X_KEY:
             self.dead.append(parts[0].key)
 
     def close(self):
         """End the stores, and with them their chunks (the fit is over: a
         cycle of references could keep them on the workers until the next
         garbage collection)."""
-        # each actor's proxy holds a future of its own, kept alive by a
-        # reference cycle inside the proxy: release them all by hand
-        for f in getattr(self, "futures", ()):
-            f.release()
-        for a in self.actors:
-            f = getattr(a, "_future", None)
-            if f is not None:
-                f.release()
+        release_actors(getattr(self, "futures", ()), self.actors)
         self.futures = []
         self.actors = []
         self.pending = []
@@ -277,8 +287,9 @@ def _dot(a, b):
 
 
 def _max_abs_where(z, s):
-    pos = s > 0
-    return float(np.max(np.abs(z[pos]), initial=0.0))
+    if s is not None:
+        z = z[s > 0]
+    return float(np.max(np.abs(z), initial=0.0))
 
 
 def _scaled_sq(z, s, top):
@@ -384,8 +395,7 @@ class Rows:
 
     def max_abs(self, where=None):
         """``max |z_i|`` (over the rows with ``where > 0``, if given)."""
-        w = self if where is None else where
-        return max(self.chunks.reduce(_max_abs_where, self, w), default=0.0)
+        return max(self.chunks.reduce(_max_abs_where, self, where), default=0.0)
 
     def weighted_rms(self, s):
         """``sqrt(sum s z^2)`` without squaring ``z`` itself (see
@@ -486,6 +496,8 @@ class ChunkedDesign:
     xbar : ndarray of shape (n_features,), default=None
     """
 
+    chunked = True
+
     def __init__(self, chunks, xbar=None):
         self.chunks = chunks
         self.X = chunks
@@ -517,6 +529,8 @@ class ChunkedDesign:
         r._rebind(r_parts)
         if want_r2:
             r2._rebind(r2_parts)
+        else:
+            Rows(self.chunks, r2_parts)  # released at once: nothing kept
         total = _ordered_sum(sums)
         return total[0], total[1], total[2], total[3]
 

@@ -295,9 +295,14 @@ class Design:
     # the per-row vectors: arrays here (a chunked design keeps them in parts
     # with its row chunks, see :mod:`._chunked`)
 
-    def empty_rows(self):
-        """A per-row vector to be written by a pass."""
-        return np.empty(self.shape[0])
+    #: whether the rows are in chunks elsewhere (:mod:`._chunked`)
+    chunked = False
+
+    def empty_rows(self, width=None):
+        """A per-row vector to be written by a pass (``width`` columns: an
+        ``n x width`` array)."""
+        return np.empty(self.shape[0] if width is None
+                        else (self.shape[0], width))
 
     def full_rows(self, value, width=None):
         """A per-row vector of ``value`` (``width`` columns: an ``n x width``

@@ -134,7 +134,7 @@ def scale_eval(code, t, inv_norm, y, s, g, b, second):
     Returns ``(f, df/dg, df/db, d2f/dg2, d2f/dgdb, d2f/db2)`` of
     ``sum_i s_i l(g t_i/||w|| + b, y_i)``.
     """
-    if type(t) is not np.ndarray:  # margins in row chunks (a dask fit)
+    if not isinstance(t, np.ndarray):  # margins in row chunks (a dask fit)
         return t.scale_eval(code, inv_norm, y, s, g, b, second)
     n = t.shape[0]
     nb = _blocks(n)

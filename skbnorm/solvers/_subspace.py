@@ -337,9 +337,11 @@ class SubspaceSolver(Solver):
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
         # a wide design (d >= n) with a penalty: the Hessian in sample space
+        # (an n x n matrix of X X^T: not for rows in chunks on a cluster)
         self.woodbury = (metric in ("auto", "hessian") and p.alpha > 0
                          and p.n_features + 1 > p.n_samples
-                         and p.n_samples <= MAX_METRIC_FEATURES)
+                         and p.n_samples <= MAX_METRIC_FEATURES
+                         and not p.design.chunked)
         if metric == "auto":
             metric = ("hessian" if p.n_features <= MAX_METRIC_FEATURES
                       or self.woodbury else "diagonal")
@@ -600,7 +602,10 @@ class SubspaceSolver(Solver):
         errs = {1: EPS}
         if has_dir:
             inv = 1.0 / math.sqrt(self.nS_sq)
-            T[:, 0] = self.t * inv
+            if isinstance(T, np.ndarray):
+                np.multiply(self.t, inv, out=T[:, 0])
+            else:  # margins in row chunks
+                T[:, 0] = self.t * inv
             slots.insert(0, 0)
             vecs[0] = self.w * inv
             errs[0] = self.err_t
@@ -824,7 +829,7 @@ def _independent(G):
 def _combine(T, slots, c):
     """``sum_j c_j T[:, slots[j]]`` (:func:`~skbnorm.objectives._margins.
     combine_columns`; margins in row chunks combine where they are)."""
-    if type(T) is not np.ndarray:  # a dask fit's margins
+    if not isinstance(T, np.ndarray):  # a dask fit's margins
         return T.combine(slots, c)
     return combine_columns(T, slots, c)
 
