@@ -17,6 +17,8 @@ class FitCallbacks(CallbackSupportMixin):
         if not getattr(self, "_skl_callbacks", None):
             return None
         ctx = self._init_callback_context(max_subtasks=n_tasks)
+        # a dask fit's row chunks show the callbacks the user's arrays
+        X, y = getattr(X, "source", X), getattr(y, "source", y)
         ctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
                                    metadata={"sample_weight": sample_weight})
         return ctx
@@ -24,5 +26,6 @@ class FitCallbacks(CallbackSupportMixin):
     def _end_callbacks(self, ctx, X, y, attributes):
         """Close the fit's task with the fitted ``attributes`` (a dict)."""
         if ctx is not None:
+            X, y = getattr(X, "source", X), getattr(y, "source", y)
             ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
                                      reconstruction_attributes=attributes)

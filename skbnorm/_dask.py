@@ -280,6 +280,7 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
             f"Expected a 2-d dask array of samples; got {X.ndim} dimension(s)."
         )
     validate_data(estimator, X, skip_check_array=True)  # n_features_in_
+    source_X = X
     if X.numblocks[1] != 1:
         # a chunk must hold whole rows
         X = X.rechunk({1: -1})
@@ -321,6 +322,7 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
     del parts  # the chunks are the stores' now
     chunks = Chunks(executor, x_parts, [st[0] for st in stats],
                     [st[1] for st in stats], X.shape[1], stats[0][3], dtype)
+    chunks.source = source_X  # what callbacks are shown
     try:
         total = _ordered_sum(st[2] for st in stats)
         if total == 0:  # scikit-learn's message, as in memory
@@ -330,7 +332,9 @@ def chunked_fit_input(estimator, X, y, sample_weight, y_numeric=False):
             raise ValueError(
                 f"sample_weight must have a positive sum; got sum {total!r}."
             )
-        y = chunks.rows(y_parts)
+        y_rows = chunks.rows(y_parts)
+        y_rows.source = y
+        y = y_rows
         s = chunks.rows(sw_parts) / total
         if estimator.fit_intercept:
             xbar = _ordered_sum(chunks.reduce(_chunk_xbar, X_CHUNK, s))

@@ -444,3 +444,16 @@ def test_a_fit_on_data_larger_than_a_worker_keeps_them_off_the_driver(tmp_path):
     assert (res["after"] - res["before"]) * 2**20 < 0.1 * res["nbytes"]
     # the model of y = [x0 - x1 + noise > 0]
     assert res["coef"][0] > 1.0 and res["coef"][1] < -1.0
+
+
+def test_callbacks_see_every_iterate_of_a_chunked_fit():
+    from ._callbacks import PredictingRecorder
+
+    X, y, sw = _data("dense", "binary")
+    Xd, yd, _ = _dask(X, y, sw)
+    rec = PredictingRecorder(X, "iteration")
+    est = NormalizedLogisticRegression(solver="agd", random_state=0, max_iter=400)
+    est.set_callbacks(rec)
+    est.fit(Xd, yd)
+    assert rec.begun == rec.ended == est.n_iter_[0] + 1  # and the fit's task
+    np.testing.assert_array_equal(rec.predictions[-1], est.predict(X))
