@@ -457,3 +457,20 @@ def test_callbacks_see_every_iterate_of_a_chunked_fit():
     est.fit(Xd, yd)
     assert rec.begun == rec.ended == est.n_iter_[0] + 1  # and the fit's task
     np.testing.assert_array_equal(rec.predictions[-1], est.predict(X))
+
+
+def test_unknown_chunk_sizes_are_matched_chunk_by_chunk():
+    # a filtered array (or a DataFrame's partitions) does not know its chunk
+    # sizes: X's and y's chunks are paired one to one, checked on the workers
+    X, y, sw = _data("dense", "binary")
+    Xd, yd, _ = _dask(X, y, sw)
+    keep = Xd[:, 1] > -0.5
+    Xu, yu = Xd[keep], yd[keep]
+    assert np.isnan(Xu.chunks[0][0])
+    mask = X[:, 1] > -0.5
+    a = NormalizedLogisticRegression(random_state=0).fit(X[mask], y[mask])
+    b = NormalizedLogisticRegression(random_state=0).fit(Xu, yu)
+    _assert_same_fit(a, b)
+    other = da.from_array(y, chunks=300)[da.from_array(mask, chunks=300)]
+    with pytest.raises(ValueError, match="3 row chunks and X 4"):
+        NormalizedLogisticRegression().fit(Xu, other)
