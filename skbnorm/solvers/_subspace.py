@@ -106,9 +106,11 @@ MAX_MARGIN_ERROR = 1e-9
 METRICS = ("auto", "hessian", "S", "diagonal", "identity")
 
 
-def _to_unit_s_norm(design, v, tv, s):
-    """Scale ``v`` and its margins ``tv`` to ``||v||_S = 1``; False if not possible."""
-    sq = design.weighted_sq_norm(tv, s)
+def _to_unit_s_norm(design, v, tv, s, sq=None):
+    """Scale ``v`` and its margins ``tv`` to ``||v||_S = 1``; False if not
+    possible. ``sq``: ``||v||_S^2`` when the caller has it (a pass saved)."""
+    if sq is None:
+        sq = design.weighted_sq_norm(tv, s)
     if not (sq > 0.0 and np.isfinite(sq)):
         return False
     inv = 1.0 / math.sqrt(sq)
@@ -702,12 +704,13 @@ class SubspaceSolver(Solver):
         # the margins from X, before the error matters.
         spread = float(np.abs(c) @ (np.asarray(errs) + EPS))
         self.err_t = spread / g_new
-        move = math.sqrt(p.design.weighted_sq_norm(tp, p.s))
+        move_sq = p.design.weighted_sq_norm(tp, p.s)
+        move = math.sqrt(move_sq)
         err_p = float(np.abs(dc) @ (np.asarray(errs) + EPS)) / move \
             if move > 0 else np.inf
         # after the first step from w~ = 0 the move is the iterate itself
         self.have_p = (has_dir and err_p <= MAX_MARGIN_ERROR
-                       and _to_unit_s_norm(p.design, p_new, tp, p.s))
+                       and _to_unit_s_norm(p.design, p_new, tp, p.s, move_sq))
         self.err_p = err_p
         self.p_dir, self.tp = p_new, tp
         refresh = ((self.iteration + 1) % REFRESH_EVERY == 0
