@@ -25,7 +25,7 @@ import operator
 
 import numpy as np
 
-from .._validation import column_max_abs
+from .._validation import column_max_abs, weighted_rms
 from ._design import Design, _wsq
 from ._margins import combine_columns, margin_pass, scale_eval, subspace_eval
 
@@ -292,12 +292,6 @@ def _max_abs_where(z, s):
     return float(np.max(np.abs(z), initial=0.0))
 
 
-def _scaled_sq(z, s, top):
-    pos = s > 0
-    q = z[pos] / top
-    return float(s[pos] @ (q * q))
-
-
 class Rows:
     """A vector with one entry per row, in parts kept with the row chunks.
 
@@ -398,13 +392,12 @@ class Rows:
         return max(self.chunks.reduce(_max_abs_where, self, where), default=0.0)
 
     def weighted_rms(self, s):
-        """``sqrt(sum s z^2)`` without squaring ``z`` itself (see
-        :func:`skbnorm._validation.weighted_rms`)."""
-        top = self.max_abs(s)
-        if not top > 0.0:
-            return 0.0
-        return top * np.sqrt(max(_ordered_sum(
-            self.chunks.reduce(_scaled_sq, self, s, top)), 0.0))
+        """``sqrt(sum s z^2)``: each chunk's by
+        :func:`skbnorm._validation.weighted_rms`, combined as that function
+        combines rows (scaled by the largest, so that nothing is squared
+        out of float64)."""
+        rms = np.array(self.chunks.reduce(weighted_rms, self, s))
+        return float(weighted_rms(rms[:, None], np.ones(rms.size))[0])
 
 
 def _flip(a, op, b):
