@@ -193,6 +193,7 @@ def _exact_values(A, Dm, e, hard, values, lam):
     n, k = A.shape
     M = np.empty((k, n))
     g = np.empty(k)
+    neg = np.empty(k)  # -g: a loop, not an array expression (compile time)
     u = np.empty(k)
     for j in hard:
         for q in range(k):
@@ -223,7 +224,9 @@ def _exact_values(A, Dm, e, hard, values, lam):
             continue
         # sigma = +1: min ||g - M mu||; sigma = -1: min ||-g - M mu||; a
         # value at most lam is all the certificate needs
-        values[j] = max(nnls_residual(M, g, lam), nnls_residual(M, -g, lam))
+        for q in range(k):
+            neg[q] = -g[q]
+        values[j] = max(nnls_residual(M, g, lam), nnls_residual(M, neg, lam))
 
 
 def cell_values(A, Dm, e, lam):

@@ -198,6 +198,7 @@ def _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V, T, a, b,
     n, k = A.shape
     P2 = Z.shape[1]
     W = np.empty((n, P2))
+    m = np.empty(n)
     rp = 0.0
     rd = 0.0
     for _ in range(n_steps):
@@ -205,9 +206,14 @@ def _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V, T, a, b,
         for i in range(n):
             for j in range(P2):
                 W[i, j] = Sg[i, j] * (T[i, j] - b[i, j])
-        R = Mty + rho * (V - a) + rho * np.dot(A.T, W)
+        # elementwise loops rather than array expressions: each expression
+        # (and each slice assignment) cost numba a second or more to compile,
+        # loops a tenth of that, for the same sums in the same order
+        R = np.dot(A.T, W)
+        for q in range(k):
+            for j in range(P2):
+                R[q, j] = Mty[q, j] + rho * (V[q, j] - a[q, j]) + rho * R[q, j]
         AR = np.dot(A, R)
-        m = np.zeros(n)
         for i in range(n):
             acc = 0.0
             for j in range(P2):
@@ -217,7 +223,10 @@ def _admm_steps(A, DD, Sg, Mty, Ginv, y, lam, rho, alpha, Z, V, T, a, b,
         for i in range(n):
             for j in range(P2):
                 W[i, j] = DD[i, j] * c[i]
-        Z[:, :] = (R - np.dot(A.T, W)) / (2.0 * rho)
+        ATW = np.dot(A.T, W)
+        for q in range(k):
+            for j in range(P2):
+                Z[q, j] = (R[q, j] - ATW[q, j]) / (2.0 * rho)
         AZ = np.dot(A, Z)
         # V step (group soft-threshold) with over-relaxation
         rp = 0.0
