@@ -17,7 +17,7 @@ from skbnorm import (
     NormalizedLogisticRegression,
 )
 from skbnorm.objectives import LOSS_CODES, Design
-from skbnorm.solvers import Problem, SolverOptions, make_solver
+from skbnorm.solvers import Problem, SolverOptions, Status, make_solver
 
 from ._twins import Twin
 from .test_solvers import _problem
@@ -238,3 +238,36 @@ def test_no_kernel_reads_uninitialised_memory():
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "OK" in proc.stdout
+
+
+@pytest.mark.parametrize("metric", ["auto", "hessian", "S", "diagonal"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_tol_zero_forms_no_metric_after_the_last_iterate(metric, fit_intercept):
+    # with tol=0 the stopping test needs no decrement: the metric is formed
+    # when a step needs it. The iterates are those of a tol that is never
+    # met (1e-300), with one metric fewer: none for the last iterate
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 8)
+    y = np.where(X @ rng.randn(8) + 0.5 * rng.randn(300) > 0, 1.0, -1.0)
+    s = np.full(300, 1.0 / 300)
+    xbar = s @ X if fit_intercept else np.zeros(8)
+    runs = {}
+    for tol in (0.0, 1e-300):
+        p = Problem(Design(np.ascontiguousarray(X), xbar), y, s,
+                    LOSS_CODES["softplus"], 1e-3, fit_intercept, tol)
+        solver = make_solver("gdnp", p, SolverOptions(metric=metric))
+        solver.start(None, 0.0, np.random.RandomState(0))
+        for k in range(6):
+            assert solver.evaluate() == Status.RUNNING
+            if k < 5:
+                solver.step()
+        runs[tol] = (np.array(solver.loss_curve), solver.result(),
+                     solver.n_metrics)
+    curve0, (coef0, b0), m0 = runs[0.0]
+    curve1, (coef1, b1), m1 = runs[1e-300]
+    np.testing.assert_array_equal(curve0, curve1)
+    np.testing.assert_array_equal(coef0, coef1)
+    assert b0 == b1
+    # "S" is formed once per fit; the others at every iterate (this problem
+    # is small: a refresh always pays)
+    assert (m0, m1) == ((1, 1) if metric == "S" else (5, 6))

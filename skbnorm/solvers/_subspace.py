@@ -388,6 +388,7 @@ class SubspaceSolver(Solver):
         self.ratios = []
         self.prev_decrement = None
         self._newton_direction = None
+        self._metric_pending = False
 
     # -- start ---------------------------------------------------------------
 
@@ -488,8 +489,16 @@ class SubspaceSolver(Solver):
             return Status.SCALE_CAP
         decrement = None
         if self.metric != "identity":
-            self._update_metric()
-            decrement = self._decrement()
+            if p.tol > 0.0:
+                self._update_metric()
+                decrement = self._decrement()
+            else:
+                # tol = 0 stops only at a zero gradient, without a decrement:
+                # the metric is formed when a step needs it, and not after
+                # the fit's last iterate (a Hessian wasted per fit run for a
+                # fixed max_iter, as benchopt runs them); the same metric at
+                # the same iterate, so the same fit
+                self._metric_pending = True
         if p.stopping.converged(f, self.G, gb, self._margins, decrement):
             return Status.CONVERGED
         return Status.RUNNING
@@ -587,6 +596,10 @@ class SubspaceSolver(Solver):
         p = self.problem
         g = self.g
         has_dir = g != 0.0
+        if self._metric_pending:
+            self._metric_pending = False
+            self._update_metric()
+            self._decrement()
         self._direction()
         # unit S-norm for the direction, as for w and p: at its raw size the
         # subproblem's gradient along it scales with |grad|^2, falls below the
