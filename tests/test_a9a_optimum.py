@@ -21,7 +21,7 @@ Measured iterations to reach ``(f - f*)/f* <= 1e-6`` from the random start of
 =======================  ==========
 solver                   iterations
 =======================  ==========
-gdnp (default step)               3
+gdnp (default step)               4
 agd                             375
 gdnp                           5765
 gdnp (subspace, grad)            96
@@ -140,7 +140,10 @@ def test_gdnp_reaches_the_raw_a9a_infimum_with_an_intercept(a9a):
     np.testing.assert_allclose(f, est.loss_curve_[-1], rtol=1e-12)
 
 
-DEFAULT_ITERATIONS = 3
+# 3 when a Hessian was formed at every iterate (the cost model before
+# benchmarks/bench_cost_model.py measured it); the stale metric of one
+# iterate takes one more, in about 40% less time
+DEFAULT_ITERATIONS = 4
 
 
 def test_default_step_reaches_the_logistic_optimum(a9a, f_star):

@@ -15,9 +15,10 @@ def test_solver_comparison_example_runs(capsys):
     names = [" ".join(r.split()[:2]) if r.startswith("gdnp") else r.split()[0]
              for r in rows[1:]]
     assert names == ["gdnp subspace", "gdnp paper", "gd", "agd", "bn", "wn"]
-    # the default step is at the optimum after 3 iterations, far ahead of
-    # every other solver after 300
-    f3 = {n: float(r.split()[-5]) for n, r in zip(names, rows[1:], strict=True)}
+    # the default step is at the infimum (to the 8 printed digits) after 10
+    # iterations, ahead of every other solver after 300
+    f10 = {n: float(r.split()[-4]) for n, r in zip(names, rows[1:], strict=True)}
     f300 = {n: float(r.split()[-2])
             for n, r in zip(names, rows[1:], strict=True)}
-    assert all(f3["gdnp subspace"] <= f300[name] for name in names[1:])
+    assert f10["gdnp subspace"] == f300["gdnp subspace"]
+    assert all(f10["gdnp subspace"] < f300[name] for name in names[1:])

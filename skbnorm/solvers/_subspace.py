@@ -754,14 +754,20 @@ class SubspaceSolver(Solver):
         return self.g
 
 
-#: the cost model of :func:`_costs`, in nanoseconds on one thread (measured
-#: on the development machine; only their ratios matter)
-NS_PER_CSR_PAIR = 1.4      # CSR Hessian: one product of two stored values
-NS_PER_DENSE_PAIR = 0.1    # dense Hessian by BLAS syrk, per entry pair
-NS_PER_FLOP_FACTOR = 0.1   # Cholesky factorisation
-NS_PER_CSR_VALUE = 1.7     # one stored value in a pass over CSR X
-NS_PER_DENSE_VALUE = 0.25  # one value in a pass over dense X
-NS_PER_ROW = 120.0         # an iteration's O(n) work (margins, Newton trials)
+#: the cost model of :func:`_costs`, in nanoseconds on one thread; only
+#: their ratios matter. Measured on the development machine by
+#: ``benchmarks/bench_cost_model.py``, which prints the model next to the
+#: measured costs of a metric and of an iteration (within about 20% on a9a
+#: and on dense sets from 200 x 500 to 100000 x 400).
+NS_PER_CSR_PAIR = 1.7       # CSR Hessian: one product of two stored values
+NS_PER_DENSE_PAIR = 0.05    # dense Hessian by BLAS syrk, per entry pair
+NS_PER_HESSIAN_VALUE = 2.0  # dense Hessian: centering and scaling a value
+NS_PER_FLOP_FACTOR = 0.03   # Cholesky factorisation
+NS_PER_METRIC = 50e3        # a metric's fixed cost (calls, small algebra)
+NS_PER_CSR_VALUE = 1.4      # one stored value in a pass over CSR X
+NS_PER_DENSE_VALUE = 0.3    # one value in a pass over dense X
+NS_PER_ROW = 30.0           # an iteration's O(n) work (margins, Newton trials)
+NS_PER_ITERATION = 150e3    # an iteration's fixed cost (the subspace solve)
 
 
 def refresh_pays(metric_cost, step_cost, ratios, rel_decrement, tol):
@@ -795,16 +801,17 @@ def _costs(problem, woodbury=False):
         one_pass = (NS_PER_CSR_VALUE if D.sparse else NS_PER_DENSE_VALUE) \
             * D.nnz
         metric = 2 * NS_PER_DENSE_VALUE * n * n \
-            + NS_PER_FLOP_FACTOR * n ** 3 / 3.0
-        return metric, 2.0 * one_pass + NS_PER_ROW * n
+            + NS_PER_FLOP_FACTOR * n ** 3 / 3.0 + NS_PER_METRIC
+        return metric, 2.0 * one_pass + NS_PER_ROW * n + NS_PER_ITERATION
     if D.sparse:
         hess = NS_PER_CSR_PAIR * D.row_pair_count()
         one_pass = NS_PER_CSR_VALUE * D.nnz
     else:
-        hess = NS_PER_DENSE_PAIR * n * d * (d + 1) / 2.0
+        hess = (NS_PER_DENSE_PAIR * n * d * (d + 1) / 2.0
+                + NS_PER_HESSIAN_VALUE * n * d)
         one_pass = NS_PER_DENSE_VALUE * n * d
-    hess += NS_PER_FLOP_FACTOR * (d + 1.0) ** 3 / 3.0
-    return hess, 2.0 * one_pass + NS_PER_ROW * n
+    hess += NS_PER_FLOP_FACTOR * (d + 1.0) ** 3 / 3.0 + NS_PER_METRIC
+    return hess, 2.0 * one_pass + NS_PER_ROW * n + NS_PER_ITERATION
 
 
 #: a direction whose S-norm residual against the ones before it is below
