@@ -69,6 +69,7 @@ from ._subspace import (
     MAX_MARGIN_ERROR,
     NS_PER_DENSE_PAIR,
     NS_PER_FLOP_FACTOR,
+    NS_PER_ITERATION,
     REFRESH_EVERY,
     SUBSPACE_REL_GAIN,
     DiagonalFactor,
@@ -315,7 +316,9 @@ class MultinomialSolver:
         p = problem
         hess, one_pass_iter = _costs(p)
         m1 = p.n_features + (1 if p.fit_intercept else 0)
-        self.step_cost = p.K * one_pass_iter
+        # K classes' passes, but one subspace solve: the fixed cost once
+        self.step_cost = p.K * (one_pass_iter - NS_PER_ITERATION) \
+            + NS_PER_ITERATION
         newton_cost = p.K * hess + NS_PER_DENSE_PAIR * p.n_samples \
             * (p.K * m1) ** 2 / 2.0 + NS_PER_FLOP_FACTOR * (p.K * m1) ** 3 / 3
         # Newton's direction (the whole Hessian) where it fits and costs
