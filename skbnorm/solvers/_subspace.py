@@ -757,8 +757,9 @@ class SubspaceSolver(Solver):
 #: the cost model of :func:`_costs`, in nanoseconds on one thread; only
 #: their ratios matter. Measured on the development machine by
 #: ``benchmarks/bench_cost_model.py``, which prints the model next to the
-#: measured costs of a metric and of an iteration (within about 20% on a9a
-#: and on dense sets from 200 x 500 to 100000 x 400).
+#: measured costs of a metric and of an iteration (each within about 30% on
+#: a9a and dense sets from 200 x 500 to 100000 x 400; their ratio within
+#: 1.5x but for a9a's first iterations: see benchmarks/README.md).
 NS_PER_CSR_PAIR = 1.7       # CSR Hessian: one product of two stored values
 NS_PER_DENSE_PAIR = 0.05    # dense Hessian by BLAS syrk, per entry pair
 NS_PER_HESSIAN_VALUE = 2.0  # dense Hessian: centering and scaling a value
