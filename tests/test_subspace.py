@@ -287,3 +287,101 @@ def test_tol_zero_forms_no_metric_after_the_last_iterate(metric, fit_intercept,
     else:
         # the same decisions, less the last iterate's (if it refreshed)
         assert m1 < 6 and m0 in (m1 - 1, m1)
+
+
+def _deferred_problem(conditioned, sparse, tol):
+    rng = np.random.RandomState(1)
+    n, d = 2000, 20
+    X = rng.randn(n, d)
+    if not conditioned:
+        X *= np.logspace(-2, 1, d)  # S's condition number 1e6
+    y = np.where(X @ rng.randn(d) + rng.randn(n) > 0, 1.0, -1.0)
+    if sparse:
+        X[np.abs(X) < 0.3 * np.abs(X).max(axis=0)] = 0.0
+    s = np.full(n, 1.0 / n)
+    xbar = s @ X
+    Xd = sp.csr_matrix(X) if sparse else X
+    return Problem(Design(Xd, xbar), y, s, LOSS_CODES["softplus"], 1e-3, True,
+                   tol)
+
+
+def _run_to_status(solver, max_iter=200):
+    solver.start(None, 0.0, np.random.RandomState(0))
+    metrics = []
+    for _ in range(max_iter):
+        status = solver.evaluate()
+        metrics.append(solver.n_metrics)
+        if status != Status.RUNNING or solver.step() != Status.RUNNING:
+            return status, metrics
+    return Status.MAX_ITER, metrics
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
+                                                       conditioned, sparse):
+    # "auto" on a shape whose Hessian costs many iterations starts along
+    # the gradient and forms the Hessian when the observed rate says so
+    # (never before two decreases are measured); the stop is certified by a
+    # decrement
+    # at the last iterate, and no stopping test formed a Hessian of its own
+    from skbnorm.solvers import _stopping, _subspace
+
+    real_costs = _subspace._costs
+
+    def costs(problem, woodbury=False):
+        # a Hessian that costs 20 iterations (dense 100000 x 400: 15)
+        step = real_costs(problem, woodbury)[1]
+        return 20.0 * step, step
+
+    monkeypatch.setattr(_subspace, "_costs", costs)
+    estimates = []
+    real_estimate = _stopping.StoppingRule.estimate
+
+    def estimate(self, *args):
+        estimates.append(1)
+        return real_estimate(self, *args)
+
+    monkeypatch.setattr(_stopping.StoppingRule, "estimate", estimate)
+    tol = 1e-8
+    p = _deferred_problem(conditioned, sparse, tol)
+    solver = make_solver("gdnp", p, SolverOptions(metric="auto"))
+    assert solver.deferred
+    status, metrics = _run_to_status(solver)
+    assert status == Status.CONVERGED
+    assert metrics[:3] == [0, 0, 0]
+    assert not estimates
+    assert 0.0 <= p.stopping.relative(solver.f) <= tol
+    ref = make_solver("gdnp", _deferred_problem(conditioned, sparse, 1e-12),
+                      SolverOptions(metric="hessian"))
+    assert not ref.deferred
+    assert _run_to_status(ref)[0] == Status.CONVERGED
+    assert (solver.f - ref.f) / abs(ref.f) <= tol
+    if conditioned:
+        # the gradient converges fast: the only Hessian is the stop's
+        assert solver.n_metrics == 1 and metrics[-2] == 0
+    else:
+        # S's condition number 1e6: the decreases stop shrinking, and the
+        # Hessian becomes a step's metric, not only the stop's
+        assert metrics.index(1) < len(metrics) - 1
+
+
+def test_auto_defers_only_an_expensive_logistic_metric():
+    # the model's costs decide; the sigmoid (its subproblem needs a
+    # metric) and an explicit "hessian" never defer
+    p = _deferred_problem(True, False, 1e-6)
+    cheap = make_solver("gdnp", p, SolverOptions(metric="auto"))
+    assert not cheap.deferred
+    rng = np.random.RandomState(0)
+    n, d = 20000, 400
+    X = rng.randn(n, d)
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    s = np.full(n, 1.0 / n)
+    for loss, metric, deferred in [("softplus", "auto", True),
+                                   ("softplus", "hessian", False),
+                                   ("sigmoid", "auto", False)]:
+        q = Problem(Design(X, np.zeros(d)), y, s, LOSS_CODES[loss], 1e-3,
+                    False, 1e-6)
+        solver = make_solver("gdnp", q, SolverOptions(metric=metric))
+        assert solver.metric_cost > 10 * solver.step_cost
+        assert solver.deferred == deferred

@@ -88,7 +88,11 @@ SOLVER_DOC = r"""
         covariance), ``"diagonal"`` (the Hessian's diagonal, BN's per-unit
         scaling), ``"identity"`` (``grad_w f`` itself, the subspace step of
         earlier versions; convex losses only). ``"auto"``: ``"hessian"``
-        up to 2048 features, else ``"diagonal"``. The multinomial fit
+        up to 2048 features, else ``"diagonal"``; for the logistic loss on
+        a shape whose Hessian costs more than 10 iterations (dense
+        ``100000 x 400``: about 15), the first iterations go along the
+        gradient itself and the Hessian is formed once their measured rate
+        says it pays, or when the stopping test needs it. The multinomial fit
         (more than two classes) takes ``"auto"``: the whole Hessian while it
         has at most 128 coefficients ``n_classes (n_features + 1)``, beyond
         that Newton's direction by conjugate gradients preconditioned by a

@@ -88,12 +88,15 @@ class StoppingRule:
         gsq = float(G @ G) + (gb * gb if p.fit_intercept else 0.0)
         return gsq / (2.0 * lip)
 
-    def converged(self, f, G, gb, margins, decrement=None):
+    def converged(self, f, G, gb, margins, decrement=None, not_yet=False):
         """Whether the iterate with objective ``f`` and gradient ``(G, gb)`` is done.
 
         ``margins`` is a callable returning the iterate's margins
         ``X_c w~ + b`` (called only when a Hessian is formed);
-        ``decrement`` is the solver's own Newton decrement, when it has one.
+        ``decrement`` is the solver's own Newton decrement, when it has one;
+        ``not_yet`` says that the solver's own estimate puts the iterate
+        above ``tol``: only a zero gradient stops it, and no Hessian is
+        formed.
         """
         p = self.problem
         tol = p.tol
@@ -102,7 +105,7 @@ class StoppingRule:
         if gsq == 0.0:
             self.decrement = 0.0
             return True
-        if not tol > 0.0:
+        if not tol > 0.0 or not_yet:
             return False
         target = tol * scale
         if decrement is not None:
