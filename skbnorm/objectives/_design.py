@@ -543,10 +543,16 @@ class Design:
             H[:d, :d] = np.triu(C) + np.triu(C, 1).T
             hx = a - total * xb
         elif n <= HESSIAN_BLOCK_ROWS:
-            # one chunk: no blocks to share among threads
-            B = np.subtract(self.X, self.xbar, dtype=np.float64)
-            hx = h @ B
-            B *= np.sqrt(h)[:, None]
+            # one chunk: no blocks to share among threads (uncentered, as
+            # benchopt's problems are, no centered copy: the same values)
+            sq = np.sqrt(h)[:, None]
+            if np.any(self.xbar):
+                B = np.subtract(self.X, self.xbar, dtype=np.float64)
+                hx = h @ B
+                B *= sq
+            else:
+                hx = h @ self.X
+                B = np.multiply(self.X, sq, dtype=np.float64)
             H[:d, :d] = B.T @ B
             total = float(np.sum(h))
         else:

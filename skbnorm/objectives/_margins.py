@@ -270,21 +270,36 @@ def subspace_eval(code, T, cols, c, b, y, s, r, r2, cached=False):
                                 r2, cached, part, nb), nb, work)
     sums = np.empty(21)
     block_sum(part, sums)
-    idx = list(cols) + [3]
-    m = len(idx)
-    pos = {pair: 5 + q for q, pair in enumerate(_UPPER4)}
-    out = np.empty(subspace_width(m - 1))
-    out[0] = sums[0]
-    for j in range(m):
-        out[1 + j] = sums[1 + idx[j]]
-    q = 1 + m
-    for j in range(m):
-        for l in range(j, m):
-            out[q] = sums[pos[(idx[j], idx[l])]]
-            q += 1
+    out = sums[_gather(cols)]
     if not cached:
         return out
-    G = np.empty((3, 3))
+    return out, sums[_GRAM_INDEX]
+
+
+#: the positions in subspace_eval's 21 sums of its output, per tuple of
+#: directions in use (a gather: a fit calls it a few times an iteration)
+_GATHERS = {}
+
+
+def _gather(cols):
+    key = tuple(cols)
+    index = _GATHERS.get(key)
+    if index is None:
+        idx = list(key) + [3]
+        m = len(idx)
+        pos = {pair: 5 + q for q, pair in enumerate(_UPPER4)}
+        index = [0] + [1 + i for i in idx]
+        index += [pos[(idx[j], idx[l])] for j in range(m) for l in range(j, m)]
+        index = _GATHERS[key] = np.array(index, dtype=np.intp)
+    return index
+
+
+def _gram_index():
+    index = np.empty((3, 3), dtype=np.intp)
     for q, (j, l) in enumerate(_GRAM3):
-        G[j, l] = G[l, j] = sums[15 + q]
-    return out, G
+        index[j, l] = index[l, j] = 15 + q
+    return index
+
+
+#: the S-Gram matrix of T's three columns in subspace_eval's sums
+_GRAM_INDEX = _gram_index()

@@ -678,7 +678,7 @@ class SubspaceSolver(Solver):
         init, gram = p.design.subspace_eval(p.code, T, slots,
                                             np.zeros(len(slots)), self.b, p.y,
                                             p.s, self.r, self.r2, cached=True)
-        keep = [slots[j] for j in _independent(gram[np.ix_(slots, slots)])]
+        keep = [slots[j] for j in _independent(gram[slots][:, slots])]
         if len(keep) < len(slots):
             # nearly parallel directions (d = 1, or a converged iterate) make
             # the solve's coefficients large and of opposite signs: the
