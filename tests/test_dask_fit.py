@@ -258,6 +258,25 @@ def test_every_metric_of_the_subspace_step_fits_chunks(metric):
     _assert_same_fit(a, b)
 
 
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_a_deferred_metric_fits_chunks_as_in_memory(monkeypatch, kind):
+    # "auto" on a shape whose Hessian costs many iterations starts along the
+    # gradient (here every shape: the cost model says 20 iterations)
+    from skbnorm.solvers import _subspace
+
+    real_costs = _subspace._costs
+
+    def costs(problem, woodbury=False):
+        step = real_costs(problem, woodbury)[1]
+        return 20.0 * step, step
+
+    monkeypatch.setattr(_subspace, "_costs", costs)
+    a, b, _, _ = _fit_both(lambda s: NormalizedLogisticRegression(solver=s),
+                           "gdnp", "binary", kind)
+    _assert_same_fit(a, b)
+    assert a.suboptimality_[0] <= a.tol
+
+
 def test_auto_fits_more_classes_one_vs_rest_on_chunks():
     X, y, sw = _data("dense", "multiclass")
     Xd, yd, swd = _dask(X, y, sw)
