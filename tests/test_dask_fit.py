@@ -271,10 +271,22 @@ def test_a_deferred_metric_fits_chunks_as_in_memory(monkeypatch, kind):
         return 20.0 * step, step
 
     monkeypatch.setattr(_subspace, "_costs", costs)
+    # each fit's first Hessian: the number of iterates before it
+    first = []
+    real_form = _subspace.SubspaceSolver._form_metric
+
+    def form_metric(self):
+        if self.n_metrics == 0:
+            first.append(len(self.loss_curve))
+        return real_form(self)
+
+    monkeypatch.setattr(_subspace.SubspaceSolver, "_form_metric", form_metric)
     a, b, _, _ = _fit_both(lambda s: NormalizedLogisticRegression(solver=s),
                            "gdnp", "binary", kind)
     _assert_same_fit(a, b)
     assert a.suboptimality_[0] <= a.tol
+    # deferred in both: no Hessian before two decreases, the same in both
+    assert len(first) == 2 and first[0] == first[1] >= 3
 
 
 def test_auto_fits_more_classes_one_vs_rest_on_chunks():

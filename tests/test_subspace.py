@@ -330,7 +330,8 @@ def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
     real_costs = _subspace._costs
 
     def costs(problem, woodbury=False):
-        # a Hessian that costs 20 iterations (dense 100000 x 400: 15)
+        # a Hessian that costs 20 iterations (dense 100000 x 400: 18 by the
+    # model, about 15 measured)
         step = real_costs(problem, woodbury)[1]
         return 20.0 * step, step
 
@@ -349,7 +350,7 @@ def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
     assert solver.deferred
     status, metrics = _run_to_status(solver)
     assert status == Status.CONVERGED
-    assert metrics[:3] == [0, 0, 0]
+    assert metrics[:2] == [0, 0]
     assert not estimates
     assert 0.0 <= p.stopping.relative(solver.f) <= tol
     ref = make_solver("gdnp", _deferred_problem(conditioned, sparse, 1e-12),
@@ -366,12 +367,39 @@ def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
         assert metrics.index(1) < len(metrics) - 1
 
 
-def test_auto_defers_only_an_expensive_logistic_metric():
+def test_auto_defers_only_an_expensive_logistic_metric(monkeypatch):
     # the model's costs decide; the sigmoid (its subproblem needs a
-    # metric) and an explicit "hessian" never defer
+    # metric), an explicit "hessian", the squared loss (one Newton step),
+    # the diagonal and the wide (Woodbury) metrics never defer, nor does a
+    # warm start
+    from skbnorm.solvers import _subspace
+
     p = _deferred_problem(True, False, 1e-6)
     cheap = make_solver("gdnp", p, SolverOptions(metric="auto"))
     assert not cheap.deferred
+    warm = make_solver("gdnp", p, SolverOptions(metric="auto"))
+    warm.deferred = True  # as if the shape were expensive
+    warm.start(np.full(p.n_features, 0.1), 0.0, np.random.RandomState(0))
+    assert not warm.deferred
+    real_costs = _subspace._costs
+
+    def costs(problem, woodbury=False):
+        step = real_costs(problem, woodbury)[1]
+        return 20.0 * step, step
+
+    monkeypatch.setattr(_subspace, "_costs", costs)
+    rng = np.random.RandomState(0)
+    for n, d, loss, deferred in [(300, 5, "softplus", True),
+                                 (300, 5, "squared", False),
+                                 (50, 80, "softplus", False),     # wide
+                                 (30, 2100, "softplus", False)]:  # diagonal
+        X = rng.randn(n, d)
+        y = np.where(X[:, 0] > 0, 1.0, -1.0)
+        q = Problem(Design(X, np.zeros(d)), y, np.full(n, 1.0 / n),
+                    LOSS_CODES[loss], 1e-3, False, 1e-6)
+        assert make_solver("gdnp", q,
+                           SolverOptions(metric="auto")).deferred == deferred
+    monkeypatch.setattr(_subspace, "_costs", real_costs)
     rng = np.random.RandomState(0)
     n, d = 20000, 400
     X = rng.randn(n, d)

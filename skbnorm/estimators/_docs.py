@@ -90,7 +90,8 @@ SOLVER_DOC = r"""
         earlier versions; convex losses only). ``"auto"``: ``"hessian"``
         up to 2048 features, else ``"diagonal"``; for the logistic loss on
         a shape whose Hessian costs more than 10 iterations (dense
-        ``100000 x 400``: about 15), the first iterations go along the
+        ``100000 x 400``: 18 by the model, about 15 measured), the first
+        iterations from ``coef = 0`` go along the
         gradient itself and the Hessian is formed once their measured rate
         says it pays, or when the stopping test needs it. The multinomial fit
         (more than two classes) takes ``"auto"``: the whole Hessian while it
@@ -123,7 +124,8 @@ ATTRIBUTES_DOC = r"""
     suboptimality_ : float or ndarray of shape (1,) or (n_classes,)
         The final estimate of the relative suboptimality ``(F - F*)/|F|``
         that ``tol`` bounds (Newton's decrement; NaN when the fit never
-        needed it, e.g. stopped by ``max_iter`` far from the optimum).
+        needed it, e.g. stopped by ``max_iter`` far from the optimum, or
+        before the deferred Hessian of ``metric="auto"`` was formed).
 
     lipschitz_ : float
         ``L``, the largest eigenvalue of ``S = E_s[x_c x_c^T]`` (Lanczos),

@@ -94,9 +94,9 @@ class StoppingRule:
         ``margins`` is a callable returning the iterate's margins
         ``X_c w~ + b`` (called only when a Hessian is formed);
         ``decrement`` is the solver's own Newton decrement, when it has one;
-        ``not_yet`` says that the solver's own estimate puts the iterate
-        above ``tol``: only a zero gradient stops it, and no Hessian is
-        formed.
+        ``not_yet`` says that the solver has no estimate yet, or that its
+        own puts the iterate above ``tol``: only a zero gradient stops it,
+        and no Hessian is formed.
         """
         p = self.problem
         tol = p.tol

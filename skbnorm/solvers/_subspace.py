@@ -53,7 +53,8 @@ The descent direction is the gradient in a metric ``M`` (``metric=``):
     benchopt's simulated ``100000 x 400`` (isotropic Gaussian rows, where
     the Hessian at the start is nearly a multiple of the identity) the
     gradient's own direction reaches 1e-6 in 7 iterations (``lambda = 1``)
-    and 14 (``lambda = 0.01``), about the time of one Hessian.
+    and 13 (``lambda = 0.01``), without a Hessian (one costs about 15). A
+    warm start (a given ``coef``) forms the Hessian at once.
 
 With a metric the fit starts at ``w~ = 0`` (the subspace is ``span{v_1}``
 until there is a direction); with ``"identity"`` at a random direction,
@@ -420,6 +421,10 @@ class SubspaceSolver(Solver):
             # Newton steps away: start from that.
             coef, intercept = self._surrogate_start(intercept, random_state)
             self.b = float(intercept)
+        if coef is not None:
+            # a warm start is often near its optimum, where the Hessian's
+            # decrement stops the fit at once: no deferral from there
+            self.deferred = False
         if coef is None and self.metric != "identity":
             # no direction yet: w~ = 0
             self.w = np.zeros(p.n_features)
@@ -515,11 +520,11 @@ class SubspaceSolver(Solver):
                 # fixed max_iter, as benchopt runs them); the same metric at
                 # the same iterate, so the same fit
                 self._metric_pending = True
-        # deferred, the observed rate predicting a gap above tol: the
-        # stopping test's own decrement would form a Hessian to learn that
-        not_yet = self.factor is None and self.deferred
+        # still deferred: the observed rate (once there is one) predicts a
+        # gap above tol, and the stopping test's own decrement would form a
+        # Hessian to learn that
         if p.stopping.converged(f, self.G, gb, self._margins, decrement,
-                                not_yet):
+                                self.deferred):
             return Status.CONVERGED
         return Status.RUNNING
 
@@ -539,9 +544,12 @@ class SubspaceSolver(Solver):
             # this iterate certifies the stop)
             tol = self.problem.tol
             ratios, rel = _observed_rate(self.loss_curve, self.problem.stopping)
+            if tol > 0.0:
+                target = tol
+            else:
+                target = PLANNING_TOL if rel > PLANNING_TOL else 1e-16
             if not (rel <= tol or refresh_pays(self.metric_cost, self.step_cost,
-                                               ratios, rel,
-                                               tol if tol > 0 else PLANNING_TOL)):
+                                               ratios, rel, target)):
                 return False
             self.deferred = False
             return True
@@ -816,10 +824,11 @@ NS_PER_ITERATION = 150e3    # an iteration's fixed cost (the subspace solve)
 DEFER_METRIC = 10.0
 
 #: the estimators' default ``tol``: with ``tol=0`` the deferred metric is
-#: formed when it pays for this accuracy (measured on benchopt's simulated
-#: 100000 x 400, lmbd = 0.01: planning for 1e-16 forms a Hessian at iteration
-#: 5 and reaches 1e-6 after 9 iterations and the Hessian, 24 iterations'
-#: time, where M = I gets there in 14); a formed metric's refreshes plan for
+#: formed when it pays for this accuracy, and beyond it for machine
+#: precision (measured on benchopt's simulated 100000 x 400, lmbd = 0.01:
+#: planning for 1e-16 from the start forms a Hessian at iteration 5 and
+#: reaches 1e-6 after 9 iterations and the Hessian, 24 iterations' time,
+#: where M = I gets there in 13); a formed metric's refreshes plan for
 #: machine precision, which on a9a pays at 1e-6 too
 PLANNING_TOL = 1e-6
 
