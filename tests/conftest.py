@@ -39,3 +39,19 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionfinish(session, exitstatus):
     stop_nojit_run(interrupted=exitstatus not in (pytest.ExitCode.OK,
                                                   pytest.ExitCode.TESTS_FAILED))
+
+
+@pytest.fixture
+def expensive_metric(monkeypatch):
+    """The default solver's cost model rates every shape's Hessian at 20
+    iterations (dense 100000 x 400: 18 by the model, about 15 measured):
+    ``metric="auto"`` defers it wherever the loss allows."""
+    from skbnorm.solvers import _subspace
+
+    real_costs = _subspace._costs
+
+    def costs(problem, woodbury=False):
+        step = real_costs(problem, woodbury)[1]
+        return 20.0 * step, step
+
+    monkeypatch.setattr(_subspace, "_costs", costs)

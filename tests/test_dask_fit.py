@@ -259,18 +259,12 @@ def test_every_metric_of_the_subspace_step_fits_chunks(metric):
 
 
 @pytest.mark.parametrize("kind", ["dense", "csr"])
-def test_a_deferred_metric_fits_chunks_as_in_memory(monkeypatch, kind):
+def test_a_deferred_metric_fits_chunks_as_in_memory(monkeypatch,
+                                                     expensive_metric, kind):
     # "auto" on a shape whose Hessian costs many iterations starts along the
-    # gradient (here every shape: the cost model says 20 iterations)
+    # gradient
     from skbnorm.solvers import _subspace
 
-    real_costs = _subspace._costs
-
-    def costs(problem, woodbury=False):
-        step = real_costs(problem, woodbury)[1]
-        return 20.0 * step, step
-
-    monkeypatch.setattr(_subspace, "_costs", costs)
     # each fit's first Hessian: the number of iterates before it
     first = []
     real_form = _subspace.SubspaceSolver._form_metric

@@ -319,23 +319,15 @@ def _run_to_status(solver, max_iter=200):
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("conditioned", [True, False])
 def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
+                                                       expensive_metric,
                                                        conditioned, sparse):
     # "auto" on a shape whose Hessian costs many iterations starts along
     # the gradient and forms the Hessian when the observed rate says so
     # (never before two decreases are measured); the stop is certified by a
-    # decrement
-    # at the last iterate, and no stopping test formed a Hessian of its own
-    from skbnorm.solvers import _stopping, _subspace
+    # decrement at the last iterate, and no stopping test formed a Hessian
+    # of its own
+    from skbnorm.solvers import _stopping
 
-    real_costs = _subspace._costs
-
-    def costs(problem, woodbury=False):
-        # a Hessian that costs 20 iterations (dense 100000 x 400: 18 by the
-    # model, about 15 measured)
-        step = real_costs(problem, woodbury)[1]
-        return 20.0 * step, step
-
-    monkeypatch.setattr(_subspace, "_costs", costs)
     estimates = []
     real_estimate = _stopping.StoppingRule.estimate
 
@@ -367,13 +359,9 @@ def test_auto_defers_an_expensive_metric_until_it_pays(monkeypatch,
         assert metrics.index(1) < len(metrics) - 1
 
 
-def test_auto_defers_only_an_expensive_logistic_metric(monkeypatch):
+def test_auto_defers_only_an_expensive_logistic_metric():
     # the model's costs decide; the sigmoid (its subproblem needs a
-    # metric), an explicit "hessian", the squared loss (one Newton step),
-    # the diagonal and the wide (Woodbury) metrics never defer, nor does a
-    # warm start
-    from skbnorm.solvers import _subspace
-
+    # metric) and an explicit "hessian" never defer, nor does a warm start
     p = _deferred_problem(True, False, 1e-6)
     cheap = make_solver("gdnp", p, SolverOptions(metric="auto"))
     assert not cheap.deferred
@@ -381,25 +369,6 @@ def test_auto_defers_only_an_expensive_logistic_metric(monkeypatch):
     warm.deferred = True  # as if the shape were expensive
     warm.start(np.full(p.n_features, 0.1), 0.0, np.random.RandomState(0))
     assert not warm.deferred
-    real_costs = _subspace._costs
-
-    def costs(problem, woodbury=False):
-        step = real_costs(problem, woodbury)[1]
-        return 20.0 * step, step
-
-    monkeypatch.setattr(_subspace, "_costs", costs)
-    rng = np.random.RandomState(0)
-    for n, d, loss, deferred in [(300, 5, "softplus", True),
-                                 (300, 5, "squared", False),
-                                 (50, 80, "softplus", False),     # wide
-                                 (30, 2100, "softplus", False)]:  # diagonal
-        X = rng.randn(n, d)
-        y = np.where(X[:, 0] > 0, 1.0, -1.0)
-        q = Problem(Design(X, np.zeros(d)), y, np.full(n, 1.0 / n),
-                    LOSS_CODES[loss], 1e-3, False, 1e-6)
-        assert make_solver("gdnp", q,
-                           SolverOptions(metric="auto")).deferred == deferred
-    monkeypatch.setattr(_subspace, "_costs", real_costs)
     rng = np.random.RandomState(0)
     n, d = 20000, 400
     X = rng.randn(n, d)
@@ -413,3 +382,19 @@ def test_auto_defers_only_an_expensive_logistic_metric(monkeypatch):
         solver = make_solver("gdnp", q, SolverOptions(metric=metric))
         assert solver.metric_cost > 10 * solver.step_cost
         assert solver.deferred == deferred
+
+
+def test_auto_defers_no_quadratic_wide_or_diagonal_metric(expensive_metric):
+    # the squared loss (one Newton step solves it), the wide (Woodbury) and
+    # the diagonal metrics are never deferred, however costly
+    rng = np.random.RandomState(0)
+    for n, d, loss, deferred in [(300, 5, "softplus", True),
+                                 (300, 5, "squared", False),
+                                 (50, 80, "softplus", False),     # wide
+                                 (30, 2100, "softplus", False)]:  # diagonal
+        X = rng.randn(n, d)
+        y = np.where(X[:, 0] > 0, 1.0, -1.0)
+        q = Problem(Design(X, np.zeros(d)), y, np.full(n, 1.0 / n),
+                    LOSS_CODES[loss], 1e-3, False, 1e-6)
+        assert make_solver("gdnp", q,
+                           SolverOptions(metric="auto")).deferred == deferred
