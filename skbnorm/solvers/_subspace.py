@@ -592,7 +592,7 @@ class SubspaceSolver(Solver):
         metric of the next step ("S" and "diagonal" keep theirs).
         """
         p = self.problem
-        if self.factor is None:  # deferred: the stopping test's own estimate
+        if self.factor is None:  # deferred: no decrement until the metric
             self._newton_direction = None
             return None
         solved = []
