@@ -186,10 +186,17 @@ class Problem:
                 K = np.asarray((X @ X.T).todense(), dtype=np.float64)
                 m = np.asarray(X @ self.xbar).ravel()
             else:
-                K = D.X @ D.X.T
+                # float64 as the centering below would make it (a float32
+                # design's products rounded as they were)
+                K = np.asarray(D.X @ D.X.T, dtype=np.float64)
                 m = D.X @ self.xbar
-            c = float(self.xbar @ self.xbar)
-            self._gram = K - m[:, None] - m[None, :] + c
+            if np.any(self.xbar):
+                # in place, in the order of K - m_i - m_j + c: the same
+                # rounding without three n x n temporaries
+                K -= m[:, None]
+                K -= m[None, :]
+                K += float(self.xbar @ self.xbar)
+            self._gram = K
         return self._gram
 
     def margins(self, w, out=None):
