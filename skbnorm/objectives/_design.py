@@ -22,7 +22,7 @@ from .._numba import jit
 from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
 from ._losses import loss_derivs
 from ._margins import margin_pass, subspace_eval
-from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot
+from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot, sub_rows
 
 
 @jit
@@ -73,25 +73,31 @@ def _rmatvec2(X, a, c, part_a, part_c, tot, nb, b0, b1):
         tot[blk, 1] = tc
 
 
-#: rows per sub-block of the fused passes: a sub-block runs its margins, its
-#: losses and its backward products as three loops, its rows staying in cache
-#: between them. One loop doing all three per row was 15-20% slower (a9a,
-#: one thread: 1.86 against 1.52 ms a pass on CSR, 4.9 against 4.3 dense):
-#: the loss's exp and log1p stall the row gathers and scatters around them
+#: rows per sub-block of :func:`_loss_rmatvec2` (``_value_grad`` takes
+#: ``sub_rows``: 4 dense, 256 CSR)
 SUB_ROWS = 256
+
+# The fused passes below run in sub-blocks of rows: a sub-block runs its
+# margins, its losses and its backward products as three loops, its rows
+# staying in cache between them. One loop
+# doing all three per row was 15-20% slower (a9a, one thread: 1.86 against
+# 1.52 ms a pass on CSR, 4.9 against 4.3 dense): the loss's exp and log1p
+# stall the row gathers and scatters around them. Every sum runs in the
+# rows' order whatever the size, so the size changes no value.
 
 
 @jit
 def _value_grad(X, code, y, s, coef, shift, b, part, tot, nb, b0, b1):
     n = n_rows(X)
-    buf = np.empty(SUB_ROWS)  # a sub-block's margins, then its r = s l'
+    sub = sub_rows(X)
+    buf = np.empty(sub)  # a sub-block's margins, then its r = s l'
     for blk in range(b0, b1):
         f = 0.0
         sum_r = 0.0
         p = part[blk]
         top = (blk + 1) * n // nb
-        for lo in range(blk * n // nb, top, SUB_ROWS):
-            hi = min(lo + SUB_ROWS, top)
+        for lo in range(blk * n // nb, top, sub):
+            hi = min(lo + sub, top)
             for i in range(lo, hi):
                 buf[i - lo] = row_dot(X, i, coef) - shift + b
             for i in range(lo, hi):
@@ -136,6 +142,9 @@ def _rmatmat(X, R, part, tot, nb, b0, b1):
 def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
                    part_c, tot, nb, b0, b1):
     n = n_rows(X)
+    # 256 rows on dense designs too: with its two backward products (bn's
+    # G and Sw) four-row sub-blocks measured 5% slower on 100000 x 400
+    sub = SUB_ROWS
     keep_r2 = r2.shape[0] > 0 and not have_r
     margins = w.shape[0] > 0
     keep_c = part_c.shape[1] > 0
@@ -150,8 +159,8 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
         pa = part_a[blk]
         pc = part_c[blk]
         top = (blk + 1) * n // nb
-        for lo in range(blk * n // nb, top, SUB_ROWS):
-            hi = min(lo + SUB_ROWS, top)
+        for lo in range(blk * n // nb, top, sub):
+            hi = min(lo + sub, top)
             if margins:
                 # the margins of w in the same pass, while the rows are in cache
                 for i in range(lo, hi):
