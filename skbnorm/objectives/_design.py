@@ -73,16 +73,16 @@ def _rmatvec2(X, a, c, part_a, part_c, tot, nb, b0, b1):
         tot[blk, 1] = tc
 
 
-#: rows per sub-block of :func:`_loss_rmatvec2` (``_value_grad`` takes
-#: ``sub_rows``: 4 dense, 256 CSR)
+#: rows per sub-block of :func:`_loss_rmatvec2` (``_value_grad`` takes its
+#: size by design type from ``sub_rows``)
 SUB_ROWS = 256
 
 # The fused passes below run in sub-blocks of rows: a sub-block runs its
 # margins, its losses and its backward products as three loops, its rows
-# staying in cache between them. One loop
-# doing all three per row was 15-20% slower (a9a, one thread: 1.86 against
-# 1.52 ms a pass on CSR, 4.9 against 4.3 dense): the loss's exp and log1p
-# stall the row gathers and scatters around them. Every sum runs in the
+# staying in cache between them. One loop doing all three per row was
+# 15-20% slower (a9a, one thread: 1.86 against 1.52 ms a pass on CSR, 4.9
+# against 4.3 dense): the loss's exp and log1p stall the row gathers and
+# scatters around them. Every sum runs in the
 # rows' order whatever the size, so the size changes no value.
 
 

@@ -56,8 +56,12 @@ def _n_rows(X):
 #: sub-block of four rows stays in L1 between its margins and its backward
 #: product: gd's iteration took 16.3-16.9 ms against 20.3-21.1 ms with 256
 #: rows on dense 100000 x 400, 1.28-1.37 against 1.53-1.56 ms on dense a9a
-#: (2 threads; the same values). CSR rows are short and scattered: 256 rows
-#: (measured on a9a)
+#: (2 threads; the same values); a one-thread copy of the pass was 12-22%
+#: faster with 4 rows than with 256 at 10, 50, 123 and 400 columns, equal at
+#: 20. CSR rows are short and scattered: 256 rows, the size measured best on
+#: a9a when the sub-blocks were introduced. Numba's cache keys a kernel on
+#: its own file: after changing these, delete the cached ``_design`` kernels
+#: (the values do not depend on them, the speed does)
 DENSE_SUB_ROWS = 4
 CSR_SUB_ROWS = 256
 
