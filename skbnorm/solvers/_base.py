@@ -181,18 +181,17 @@ class Problem:
         """``K = X_c X_c^T`` (``n x n``), formed once, for wide designs."""
         if getattr(self, "_gram", None) is None:
             D = self.design
+            X = D.matrix() if D.sparse else D.X
             if D.sparse:
-                X = D.matrix()
                 K = np.asarray((X @ X.T).todense(), dtype=np.float64)
-                m = np.asarray(X @ self.xbar).ravel()
             else:
                 # float64 as the centering below would make it (a float32
                 # design's products rounded as they were)
-                K = np.asarray(D.X @ D.X.T, dtype=np.float64)
-                m = D.X @ self.xbar
+                K = np.asarray(X @ X.T, dtype=np.float64)
             if np.any(self.xbar):
                 # in place, in the order of K - m_i - m_j + c: the same
                 # rounding without three n x n temporaries
+                m = np.asarray(X @ self.xbar).ravel()
                 K -= m[:, None]
                 K -= m[None, :]
                 K += float(self.xbar @ self.xbar)
