@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -110,6 +111,45 @@ def test_float32_input_is_used_without_copy_and_fits():
     b = NormalizedLogisticRegression(random_state=0, tol=1e-8).fit(X, y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-5)
     assert a.coef_.dtype == np.float64
+
+
+def test_plain_arrays_take_the_short_validation_with_the_same_result():
+    # a C-ordered float ndarray with a 1-D label array skips check_X_y's
+    # conversions (none would apply); everything else takes the full check
+    from skbnorm.estimators._base import _plain_arrays
+
+    X, y = _binary(4)
+    yi = (y == "spam").astype(np.int64)
+    assert _plain_arrays(X, yi)
+    assert _plain_arrays(X.astype(np.float32), yi.astype(np.float64))
+    assert not _plain_arrays(X, y)  # string labels: the full check
+    assert not _plain_arrays(X.tolist(), yi)
+    assert not _plain_arrays(np.asfortranarray(X), yi)
+    assert not _plain_arrays(X.astype(np.int64), yi)
+    assert not _plain_arrays(X, yi[:, None])
+    assert not _plain_arrays(X, yi[:-1])
+    assert not _plain_arrays(X[:0], yi[:0])
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    assert not _plain_arrays(Xn, yi)
+    assert not _plain_arrays(X, np.where(yi == 1, np.inf, 0.0))
+    for est in (NormalizedLogisticRegression(tol=1e-8),
+                NormalizedLinearRegression()):
+        fast = clone(est).fit(X, yi)
+        full = clone(est).fit(X.tolist(), yi.tolist())
+        np.testing.assert_array_equal(fast.coef_, full.coef_)
+        assert fast.n_features_in_ == full.n_features_in_ == X.shape[1]
+        # NaN is refused with scikit-learn's own message
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            clone(est).fit(Xn, yi)
+    # names from an earlier fit on a DataFrame do not survive a refit on
+    # an array (as scikit-learn's full check does)
+    pd = pytest.importorskip("pandas")
+    est = NormalizedLogisticRegression()
+    est.fit(pd.DataFrame(X, columns=list("abcd")), yi)
+    assert list(est.feature_names_in_) == list("abcd")
+    est.fit(X, yi)
+    assert not hasattr(est, "feature_names_in_")
 
 
 def test_sample_weight_equals_repetition():

@@ -36,6 +36,31 @@ def test_wide_metric_solves_as_the_dense_one(sparse, fit_intercept):
     np.testing.assert_allclose(wide, dense, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_wide_metric_with_rows_without_curvature(fit_intercept):
+    # saturated rows: l'' exactly 0 (underflow) or far below the others. The
+    # wide solve without an intercept factors K + alpha D^{-1}, whose entries
+    # for such rows are capped instead of infinite; it must still solve as
+    # the dense metric, in which those rows have no weight
+    rng = np.random.RandomState(3)
+    n, d = 25, 60
+    X = rng.standard_normal((n, d))
+    s = np.full(n, 1.0 / n)
+    xbar = s @ X if fit_intercept else np.zeros(d)
+    p = Problem(Design(X, xbar), np.sign(rng.standard_normal(n)), s, 1, 0.01,
+                fit_intercept, 1e-6)
+    h = rng.uniform(0.05, 0.25, n) * s
+    h[:4] = 0.0
+    h[4:7] = 1e-290
+    h[7] = 1e-30
+    g = rng.standard_normal(d + fit_intercept)
+    factor = WoodburyFactor(p, h)
+    wide = factor.solve(g)
+    assert np.all(np.isfinite(factor.cho))
+    dense = Factor(hessian(p, h)).solve(g)
+    np.testing.assert_allclose(wide, dense, rtol=1e-9, atol=1e-12)
+
+
 def test_singular_metric_is_inverted_on_its_range():
     rng = np.random.RandomState(1)
     A = rng.standard_normal((6, 3))

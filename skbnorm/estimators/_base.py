@@ -138,18 +138,27 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
             # validated where the chunks are; X, y and s stay in row chunks
             return chunked_fit_input(self, X, y, sample_weight,
                                      y_numeric=y_kwargs.get("y_numeric", False))
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            **y_kwargs,
-        )
-        X = canonical_csr(X)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                  ensure_non_negative=True)
+        if _plain_arrays(X, y):
+            # what check_X_y would return unchanged (see _plain_arrays);
+            # feature names and n_features_in_ are still set by scikit-learn
+            X, y = validate_data(self, X, y, skip_check_array=True)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                **y_kwargs,
+            )
+            X = canonical_csr(X)
+        if sample_weight is None:
+            # _check_sample_weight's own answer for None
+            sw = np.ones(X.shape[0])
+        else:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                      ensure_non_negative=True)
         total = float(sw.sum())
         if not total > 0:
             raise ValueError(
@@ -365,6 +374,34 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _plain_arrays(X, y):
+    """Whether ``check_X_y`` would return ``X`` and ``y`` as they are.
+
+    That is: NumPy arrays (not subclasses), ``X`` two-dimensional, C-ordered,
+    float64 or float32 with at least one row and column and no NaN or inf,
+    ``y`` one-dimensional, of a boolean, integer or float dtype (finite), one
+    label per row. Every other input takes scikit-learn's own validation,
+    with its conversions and its error messages. On a fit of a few
+    milliseconds the full check costs about 0.15 ms, two thirds of it in
+    testing for dataframe types that a plain array is not (measured with
+    scikit-learn 1.8 on 1000 x 10).
+    """
+    if type(X) is not np.ndarray or type(y) is not np.ndarray:
+        return False
+    if (X.ndim != 2 or y.ndim != 1 or X.dtype not in _FIT_DTYPES
+            or not X.flags.c_contiguous or X.shape[0] < 1 or X.shape[1] < 1
+            or y.shape[0] != X.shape[0] or y.dtype.kind not in "biuf"):
+        return False
+    # scikit-learn's own test: a sum is finite only if every term is (an
+    # overflow of the sum alone sends X to the full check, which decides)
+    if not np.isfinite(np.sum(X)):
+        return False
+    return y.dtype.kind != "f" or bool(np.isfinite(np.sum(y)))
+
+
+_FIT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def check_finite_fit(coef, intercept):
