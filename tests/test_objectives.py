@@ -167,3 +167,46 @@ def test_objective_property_finite_and_consistent(X, coef, b, loss, labels):
     slope = gc @ direction
     bound = Lf * h * (direction @ direction) + 1e-13 * (1 + abs(f)) / h
     assert abs(fd - slope) <= bound
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (7, 5), (1003, 37), (300, 300)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_design_passes_match_numpy(shape, dtype):
+    # the row-blocked matvec (four rows at a time, any remainder) and the
+    # threaded column squares against NumPy; 300 x 300 runs in blocks
+    from skbnorm.objectives._design import Design
+
+    rng = np.random.RandomState(shape[0])
+    X = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(shape[1])
+    xbar = rng.standard_normal(shape[1])
+    s = rng.uniform(0.0, 1.0, shape[0])
+    X64 = X.astype(np.float64)
+    for design in (Design(X, xbar), Design(sp.csr_matrix(X), xbar)):
+        out = np.empty(shape[0])
+        design.matvec(w, out)
+        np.testing.assert_allclose(out, X64 @ w - xbar @ w, rtol=1e-12,
+                                   atol=1e-12 * np.abs(X64).sum(1).max())
+        np.testing.assert_allclose(design.column_sq_means(s), s @ (X64 ** 2),
+                                   rtol=1e-12)
+    # float32 values squared in float64: no overflow at 1e20
+    big = Design(np.full((3, 2), 1e20, dtype=np.float32), np.zeros(2))
+    np.testing.assert_allclose(big.column_sq_means(np.ones(3)),
+                               3 * np.float64(np.float32(1e20)) ** 2)
+
+
+@pytest.mark.parametrize("shape", [(10, 4), (400, 300)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_all_finite(shape, dtype):
+    from skbnorm.objectives._design import dense_all_finite
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal(shape).astype(dtype)
+    assert dense_all_finite(X)
+    # finite values whose sum overflows are finite
+    assert dense_all_finite(np.full(shape, np.finfo(dtype).max, dtype=dtype))
+    for bad in (np.nan, np.inf, -np.inf):
+        for i, j in [(0, 0), (shape[0] - 1, shape[1] - 1), (shape[0] // 2, 1)]:
+            Y = X.copy()
+            Y[i, j] = bad
+            assert not dense_all_finite(Y)

@@ -18,11 +18,26 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 
-from .._numba import jit
-from .._threads import ROW_WORK, block_sum, n_blocks, partials, run_blocks
+from .._numba import jit, jit_reassoc
+from .._threads import (
+    MIN_PARALLEL_WORK,
+    ROW_WORK,
+    block_sum,
+    n_blocks,
+    partials,
+    run_blocks,
+)
 from ._losses import loss_derivs
 from ._margins import margin_pass, subspace_eval
-from ._rows import CSR, n_rows, row_axpy, row_axpy2, row_dot, sub_rows
+from ._rows import (
+    CSR,
+    n_rows,
+    row_axpy,
+    row_axpy2,
+    row_dot,
+    rows_dot,
+    sub_rows,
+)
 
 
 @jit
@@ -38,8 +53,21 @@ def dot(a, b):
 def _matvec(X, w, shift, out, nb, b0, b1):
     n = n_rows(X)
     for blk in range(b0, b1):
+        rows_dot(X, blk * n // nb, (blk + 1) * n // nb, w, shift, out)
+
+
+@jit
+def _column_sq(X, s, part, nb, b0, b1):
+    # dense only: float64 squares of float32 values too (no overflow at 1e19)
+    n = X.shape[0]
+    d = X.shape[1]
+    for blk in range(b0, b1):
+        p = part[blk]
         for i in range(blk * n // nb, (blk + 1) * n // nb):
-            out[i] = row_dot(X, i, w) - shift
+            si = s[i]
+            for j in range(d):
+                v = np.float64(X[i, j])
+                p[j] += si * (v * v)
 
 
 @jit
@@ -513,10 +541,12 @@ class Design:
                                    minlength=d)
                 lo = hi
             return out
-        for lo in range(0, n, HESSIAN_BLOCK_ROWS):
-            hi = min(lo + HESSIAN_BLOCK_ROWS, n)
-            B = np.asarray(self.X[lo:hi], dtype=np.float64)
-            out += s[lo:hi] @ (B * B)
+        # one pass in the package's threads (NumPy's blocks of squares took
+        # 45 ms on 100000 x 400, about four passes' time); the partial sums
+        # added in block order, as every pass's
+        part = partials(self.nb, d)
+        run_blocks(_column_sq, (self.X, s, part, self.nb), self.nb, self.nnz)
+        block_sum(part, out)
         return out
 
     def hessian(self, h, intercept):
@@ -595,6 +625,39 @@ def _finish_value_grad(grad, coef, xbar, alpha, f, sum_r):
         grad[j] += alpha * coef[j] - xbar[j] * sum_r
         sq += coef[j] * coef[j]
     return f + 0.5 * alpha * sq, sum_r
+
+
+@jit_reassoc
+def _finite_blocks(X, flags, nb, b0, b1):
+    # x * 0 is 0 for a finite x and NaN for inf or NaN: a block's sum of
+    # them is NaN exactly when the block holds a non-finite value, and no
+    # sum of X itself can overflow on the way
+    n = X.shape[0]
+    d = X.shape[1]
+    for blk in range(b0, b1):
+        acc = 0.0
+        for i in range(blk * n // nb, (blk + 1) * n // nb):
+            for j in range(d):
+                acc += X[i, j] * 0.0
+        flags[blk] = acc
+
+
+def dense_all_finite(X):
+    """Whether the dense C-ordered array ``X`` holds no NaN or inf.
+
+    Large arrays in one pass in the package's threads: 9.4 ms on 100000 x
+    400, where ``np.isfinite(np.sum(X))`` (scikit-learn's first test, which
+    an overflowing sum fails) takes 17.6 ms on one thread.
+    """
+    n, d = X.shape
+    if n * d < MIN_PARALLEL_WORK:
+        # one thread either way, and NumPy calls no kernel (2.6 against 7 us
+        # on 1000 x 10)
+        return bool(np.isfinite(X).all())
+    nb = int(n_blocks(n, d, n * d))
+    flags = np.zeros(nb)
+    run_blocks(_finite_blocks, (X, flags, nb), nb, n * d)
+    return not np.isnan(flags).any()
 
 
 def as_design(X, xbar=None):
