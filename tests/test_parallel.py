@@ -159,3 +159,24 @@ def test_regression_fit_is_bit_identical_across_thread_counts(solver):
     )
     np.testing.assert_array_equal(one.coef_, two.coef_)
     np.testing.assert_array_equal(one.loss_curve_, two.loss_curve_)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_multinomial_fit_is_bit_identical_across_thread_counts(sparse):
+    # the dense products go to BLAS, which the solver runs on one thread
+    # whatever the caller allows; the rest in the package's blocks
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((6000, 40))
+    y = np.argmax(X[:, :5] + 0.5 * rng.standard_normal((6000, 5)), axis=1)
+    Xs = sp.csr_matrix(X) if sparse else X
+    fits = []
+    for k, blas in ((1, 1), (2, 2), (2, 1)):
+        with threadpool_limits(limits=blas, user_api="blas"):
+            fits.append(_fit_with_threads(
+                NormalizedLogisticRegression(max_iter=8, tol=0.0), Xs, y, k))
+    assert fits[0].multi_class_ == "multinomial"
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+        np.testing.assert_array_equal(other.loss_curve_, fits[0].loss_curve_)
