@@ -61,6 +61,25 @@ def test_wide_metric_with_rows_without_curvature(fit_intercept):
     np.testing.assert_allclose(wide, dense, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_wide_metric_refresh_reuses_the_replaced_array(fit_intercept):
+    rng = np.random.RandomState(5)
+    n, d = 20, 45
+    X = rng.standard_normal((n, d))
+    s = np.full(n, 1.0 / n)
+    xbar = s @ X if fit_intercept else np.zeros(d)
+    p = Problem(Design(X, xbar), np.sign(rng.standard_normal(n)), s, 1, 0.05,
+                fit_intercept, 1e-6)
+    h1, h2 = (rng.uniform(0.01, 0.25, n) * s for _ in range(2))
+    g = rng.standard_normal(d + fit_intercept)
+    first = WoodburyFactor(p, h1)
+    buffer = first.buffer
+    second = WoodburyFactor(p, h2, first)
+    assert second.buffer is buffer and first.cho is None
+    np.testing.assert_array_equal(second.solve(g),
+                                  WoodburyFactor(p, h2).solve(g))
+
+
 def test_singular_metric_is_inverted_on_its_range():
     rng = np.random.RandomState(1)
     A = rng.standard_normal((6, 3))

@@ -573,7 +573,9 @@ class SubspaceSolver(Solver):
         if self.metric == "diagonal":
             self.factor = DiagonalFactor(p, h)
         elif self.woodbury:
-            self.factor = WoodburyFactor(p, h)
+            old = self.factor
+            self.factor = WoodburyFactor(
+                p, h, old if isinstance(old, WoodburyFactor) else None)
         else:
             self.factor = metric_factor(p, hessian(p, h))
         self.factor_age = 0
