@@ -142,12 +142,13 @@ def test_plain_arrays_take_the_short_validation_with_the_same_result():
         # NaN is refused with scikit-learn's own message
         with pytest.raises(ValueError, match="Input X contains NaN"):
             clone(est).fit(Xn, yi)
-    # an array large enough for the threaded finiteness pass
+    # an array large enough for the threaded finiteness pass (5 blocks),
+    # the inf in the last
     rng = np.random.RandomState(0)
-    Xb = rng.standard_normal((300, 300))
-    Xb[150, 7] = np.inf
+    Xb = rng.standard_normal((3001, 41))
+    Xb[2900, 7] = np.inf
     with pytest.raises(ValueError, match="Input X contains infinity"):
-        NormalizedLogisticRegression().fit(Xb, np.arange(300) % 2)
+        NormalizedLogisticRegression().fit(Xb, np.arange(3001) % 2)
     # names from an earlier fit on a DataFrame do not survive a refit on
     # an array (as scikit-learn's full check does)
     pd = pytest.importorskip("pandas")

@@ -169,11 +169,24 @@ def test_objective_property_finite_and_consistent(X, coef, b, loss, labels):
     assert abs(fd - slope) <= bound
 
 
-@pytest.mark.parametrize("shape", [(1, 3), (7, 5), (1003, 37), (300, 300)])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 5), (1003, 37), (3001, 41)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_design_passes_match_numpy(shape, dtype):
-    # the row-blocked matvec (four rows at a time, any remainder) and the
-    # threaded column squares against NumPy; 300 x 300 runs in blocks
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_design_passes_match_numpy(shape, dtype, n_threads):
+    # the matvec four rows at a time (any remainder, at block ends too) and
+    # the column squares against NumPy; 3001 x 41 runs in 5 blocks, shared
+    # between two threads when there are two
+    from skbnorm import _threads
+
+    before = _threads.get_num_threads()
+    _threads.set_num_threads(n_threads)
+    try:
+        _check_design_passes(shape, dtype)
+    finally:
+        _threads.set_num_threads(before)
+
+
+def _check_design_passes(shape, dtype):
     from skbnorm.objectives._design import Design
 
     rng = np.random.RandomState(shape[0])
@@ -195,9 +208,10 @@ def test_design_passes_match_numpy(shape, dtype):
                                3 * np.float64(np.float32(1e20)) ** 2)
 
 
-@pytest.mark.parametrize("shape", [(10, 4), (400, 300)])
+@pytest.mark.parametrize("shape", [(10, 4), (3001, 41)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dense_all_finite(shape, dtype):
+    # 3001 x 41: the threaded pass, 5 blocks of 600-601 rows
     from skbnorm.objectives._design import dense_all_finite
 
     rng = np.random.RandomState(0)
@@ -205,8 +219,11 @@ def test_dense_all_finite(shape, dtype):
     assert dense_all_finite(X)
     # finite values whose sum overflows are finite
     assert dense_all_finite(np.full(shape, np.finfo(dtype).max, dtype=dtype))
+    n = shape[0]
     for bad in (np.nan, np.inf, -np.inf):
-        for i, j in [(0, 0), (shape[0] - 1, shape[1] - 1), (shape[0] // 2, 1)]:
+        # first and last entries, a block's last row and the next's first
+        for i, j in [(0, 0), (n - 1, shape[1] - 1), (n // 2, 1),
+                     (n * 4 // 5 - 1, 3), (n * 4 // 5, 0)]:
             Y = X.copy()
             Y[i, j] = bad
             assert not dense_all_finite(Y)

@@ -163,8 +163,9 @@ def test_regression_fit_is_bit_identical_across_thread_counts(solver):
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_multinomial_fit_is_bit_identical_across_thread_counts(sparse):
-    # the dense products go to BLAS, which the solver runs on one thread
-    # whatever the caller allows; the rest in the package's blocks
+    # the dense products go to BLAS, which the solver limits to one thread
+    # whatever the caller set (a caller's two BLAS threads would probably
+    # not change gemm's sums either); the rest runs in the package's blocks
     from threadpoolctl import threadpool_limits
 
     rng = np.random.RandomState(4)

@@ -209,7 +209,6 @@ class WoodburyFactor:
         # others took 33-42 (the first was still alive while it was made)
         p = self.p = problem
         self.alpha = p.alpha
-        self.h = h
         sq = np.sqrt(h)
         self.sq = sq
         n = p.n_samples
@@ -217,6 +216,9 @@ class WoodburyFactor:
             total = float(h.sum())
             self.total = total
             self.q = sq / math.sqrt(total) if total > 0 else np.zeros(n)
+            # X_c^T h now: h is the solver's buffer of l'', rewritten at the
+            # next iterate, and a factor may be kept (stale) for several
+            self.c = p.design.rmatvec(h, np.empty(p.n_features))
         else:
             self.q = np.zeros(n)
         if not p.fit_intercept:
@@ -231,7 +233,11 @@ class WoodburyFactor:
             M = self._buffer(replaces, n)
             np.copyto(M, p.gram())
             idx = np.arange(n)
-            M[idx, idx] += self.alpha / np.maximum(h, self.alpha * 1e-300)
+            # alpha / h where it stays below 1e300 (no overflow, and no
+            # divide-by-zero for rows of zero weight), 1e300 elsewhere
+            shift = np.full(n, 1e300)
+            np.divide(self.alpha, h, out=shift, where=self.alpha < 1e300 * h)
+            M[idx, idx] += shift
             # symmetric: its transpose is the Fortran-ordered array LAPACK
             # takes without a copy
             self.cho, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
@@ -283,7 +289,7 @@ class WoodburyFactor:
         if p.fit_intercept:
             G, gb = g[:d], g[d]
             total = self.total
-            c = p.design.rmatvec(self.h, np.empty(d))  # X_c^T h
+            c = self.c
             r = G - c * (gb / total) if total > 0 else G.copy()
         else:
             r = g
