@@ -387,7 +387,7 @@ def _plain_arrays(X, y):
     with its conversions and its error messages. On a fit of a few
     milliseconds the full check costs about 0.15 ms, two thirds of it in
     testing for dataframe types that a plain array is not (measured with
-    scikit-learn 1.8 on 1000 x 10).
+    scikit-learn 1.9 on 1000 x 10).
     """
     if type(X) is not np.ndarray or type(y) is not np.ndarray:
         return False
