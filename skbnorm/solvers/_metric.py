@@ -194,7 +194,9 @@ class WoodburyFactor:
         = \frac1\alpha\big(I - V^\top (\alpha I + V V^\top)^{-1} V\big),
         \qquad V = C U,\quad V V^\top = C K C^\top,
 
-    ``K = X_c X_c^T`` (formed once per fit). A solve costs two passes over
+    ``K = X_c X_c^T`` (formed once per fit). Without an intercept ``C =
+    D^{1/2}`` and the bracket is factored as ``K + alpha D^{-1}``, whose
+    inverse is ``C^T (alpha I + C K C^T)^{-1} C``. A solve costs two passes over
     ``X`` and an ``n x n`` triangular solve instead of a ``d x d``
     factorisation: on benchopt's ``200 x 500`` problems the metric costs
     ``n^3/3`` flops instead of ``d^3/3``. Needs ``alpha > 0``.
@@ -209,18 +211,8 @@ class WoodburyFactor:
         # others took 33-42 (the first was still alive while it was made)
         p = self.p = problem
         self.alpha = p.alpha
-        sq = np.sqrt(h)
-        self.sq = sq
         n = p.n_samples
-        if p.fit_intercept:
-            total = float(h.sum())
-            self.total = total
-            self.q = sq / math.sqrt(total) if total > 0 else np.zeros(n)
-            # X_c^T h now: h is the solver's buffer of l'', rewritten at the
-            # next iterate, and a factor may be kept (stale) for several
-            self.c = p.design.rmatvec(h, np.empty(p.n_features))
-        else:
-            self.q = np.zeros(n)
+        M = self._buffer(replaces, n)
         if not p.fit_intercept:
             # alpha I + D^{1/2} K D^{1/2} = D^{1/2} (K + alpha D^{-1}) D^{1/2}:
             # factor the bracket, a copy of K with a new diagonal, and the
@@ -229,36 +221,36 @@ class WoodburyFactor:
             # 200 x 500). A row without curvature (h = 0) drops out: its
             # diagonal entry is capped at 1e300 instead of inf, which
             # leaves it a weight of 1e-300 in the solve
-            self.shifted = True
-            M = self._buffer(replaces, n)
             np.copyto(M, p.gram())
-            idx = np.arange(n)
             # alpha / h where it stays below 1e300 (no overflow, and no
             # divide-by-zero for rows of zero weight), 1e300 elsewhere
             shift = np.full(n, 1e300)
             np.divide(self.alpha, h, out=shift, where=self.alpha < 1e300 * h)
-            M[idx, idx] += shift
+            M[np.arange(n), np.arange(n)] += shift
             # symmetric: its transpose is the Fortran-ordered array LAPACK
             # takes without a copy
-            self.cho, info = dpotrf(M.T, lower=1, clean=0, overwrite_a=1)
-            if info != 0:
-                raise np.linalg.LinAlgError("the wide metric is not definite")
-            return
-        self.shifted = False
-        # C K C^T = P M P, M = D^{1/2} K D^{1/2}, P = I - q q^T: M and a
-        # symmetric rank-two correction (only the lower triangle is used)
-        M = np.multiply(p.gram(), sq[:, None], out=self._buffer(replaces, n))
-        M *= sq[None, :]
-        # M is symmetric: its transpose is the Fortran-ordered array LAPACK
-        # takes without a copy
-        M = M.T
-        if p.fit_intercept:
+            Mt = M.T
+        else:
+            sq = np.sqrt(h)
+            self.sq = sq
+            total = float(h.sum())
+            self.total = total
+            self.q = sq / math.sqrt(total) if total > 0 else np.zeros(n)
+            # X_c^T h now: h is the solver's buffer of l'', rewritten at the
+            # next iterate, and a factor may be kept (stale) for several
+            self.c = p.design.rmatvec(h, np.empty(p.n_features))
+            # C K C^T = P M P, M = D^{1/2} K D^{1/2}, P = I - q q^T: M and a
+            # symmetric rank-two correction (only the lower triangle is used)
+            np.multiply(p.gram(), sq[:, None], out=M)
+            M *= sq[None, :]
             q = self.q
             u = M @ q
             v = u - 0.5 * float(q @ u) * q
-            M = dsyr2(-1.0, q, v, a=M, lower=1, overwrite_a=1)
-        M[np.arange(n), np.arange(n)] += self.alpha
-        self.cho, info = dpotrf(M, lower=1, clean=0, overwrite_a=1)
+            # M is symmetric: its transpose is the Fortran-ordered array
+            # BLAS and LAPACK take without a copy (and update in place)
+            Mt = dsyr2(-1.0, q, v, a=M.T, lower=1, overwrite_a=1)
+            Mt[np.arange(n), np.arange(n)] += self.alpha
+        self.cho, info = dpotrf(Mt, lower=1, clean=0, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("the wide metric is not definite")
 
@@ -294,10 +286,10 @@ class WoodburyFactor:
         else:
             r = g
         Ur = p.design.matvec(r, np.empty(p.n_samples))
-        if self.shifted:  # C^T z directly (see __init__)
-            ctz = dpotrs(self.cho, Ur, lower=1)[0]
-        else:
+        if p.fit_intercept:
             ctz = self._Ct(dpotrs(self.cho, self._C(Ur), lower=1)[0])
+        else:  # the factor's D^{1/2} cancel (see __init__): C^T z directly
+            ctz = dpotrs(self.cho, Ur, lower=1)[0]
         v = (r - p.design.rmatvec(ctz, np.empty(d))) / self.alpha
         if not p.fit_intercept:
             return v

@@ -573,9 +573,8 @@ class SubspaceSolver(Solver):
         if self.metric == "diagonal":
             self.factor = DiagonalFactor(p, h)
         elif self.woodbury:
-            old = self.factor
-            self.factor = WoodburyFactor(
-                p, h, old if isinstance(old, WoodburyFactor) else None)
+            # the stale factor's array is reused (it is not read again)
+            self.factor = WoodburyFactor(p, h, self.factor)
         else:
             self.factor = metric_factor(p, hessian(p, h))
         self.factor_age = 0
