@@ -227,3 +227,38 @@ def test_dense_all_finite(shape, dtype):
             Y = X.copy()
             Y[i, j] = bad
             assert not dense_all_finite(Y)
+
+
+@pytest.mark.parametrize("cols", [[0, 1, 2], [1, 2], [0, 1], [0, 2], [1]])
+def test_subspace_columns_match_numpy(cols):
+    # the subspace step's fused column passes give the NumPy column
+    # operations' values bit for bit (a step's iterates depend on them)
+    from skbnorm.objectives._design import weighted_sq_norm
+    from skbnorm.objectives._margins import (
+        combine_columns,
+        combine_pair,
+        fill_subspace,
+    )
+
+    rng = np.random.RandomState(1)
+    n = 1001
+    t, tg, tp = (rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3)
+                 for _ in range(3))
+    s = rng.uniform(0, 1, n)
+    inv = 0.37
+    T = np.full((n, 3), np.nan)
+    fill_subspace(T, t, inv, tg, tp, 0 in cols, 2 in cols)
+    ref = np.column_stack([t * inv, tg, tp])
+    for j in range(3):
+        np.testing.assert_array_equal(
+            T[:, j], ref[:, j] if j in cols or j == 1 else 0.0)
+    for j in range(3):  # a column the step dropped is zeroed
+        if j not in cols:
+            T[:, j] = 0.0
+    c = rng.standard_normal(len(cols))
+    dc = rng.standard_normal(len(cols))
+    tt, tq, sq_t, sq_p = combine_pair(T, cols, c, dc, s)
+    np.testing.assert_array_equal(tt, combine_columns(T, cols, c))
+    np.testing.assert_array_equal(tq, combine_columns(T, cols, dc))
+    assert sq_t == weighted_sq_norm(combine_columns(T, cols, c), s)
+    assert sq_p == weighted_sq_norm(combine_columns(T, cols, dc), s)

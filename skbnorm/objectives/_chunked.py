@@ -534,6 +534,18 @@ class ChunkedDesign:
         out = _ordered_sum(outs)
         return (out, _ordered_sum(grams)) if cached else out
 
+    def fill_subspace(self, T, t, inv, tg, tp, has_dir, have_p):
+        """The columns of :func:`~._margins.fill_subspace`, chunk by chunk."""
+        T[:, 0] = t * inv if has_dir else 0.0
+        T[:, 1] = tg
+        T[:, 2] = tp if have_p else 0.0
+
+    def combine_pair(self, T, cols, c, dc, s):
+        """:func:`~._margins.combine_pair` with the chunks' own operations."""
+        tt = T.combine(cols, c)
+        tp = T.combine(cols, dc)
+        return tt, tp, self.weighted_sq_norm(tt, s), self.weighted_sq_norm(tp, s)
+
     def row_pair_count(self):
         return _ordered_sum(self.chunks.reduce(_chunk_row_pair_count, X_CHUNK))
 

@@ -28,7 +28,7 @@ from .._threads import (
     run_blocks,
 )
 from ._losses import loss_derivs
-from ._margins import margin_pass, subspace_eval
+from ._margins import combine_pair, fill_subspace, margin_pass, subspace_eval
 from ._rows import (
     CSR,
     n_rows,
@@ -357,6 +357,14 @@ class Design:
     def subspace_eval(self, code, T, cols, c, b, y, s, r, r2, cached=False):
         """:func:`~._margins.subspace_eval` on per-row vectors of this design."""
         return subspace_eval(code, T, cols, c, b, y, s, r, r2, cached)
+
+    def fill_subspace(self, T, t, inv, tg, tp, has_dir, have_p):
+        """:func:`~._margins.fill_subspace` on per-row vectors of this design."""
+        fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
+
+    def combine_pair(self, T, cols, c, dc, s):
+        """:func:`~._margins.combine_pair` on per-row vectors of this design."""
+        return combine_pair(T, cols, c, dc, s)
 
     def row_pair_count(self):
         """``sum_i k_i (k_i + 1) / 2`` over the rows' stored values ``k_i``

@@ -236,6 +236,61 @@ def combine_columns(T, cols, c):
     return out
 
 
+# The subspace step writes its three margin columns and, after the solve,
+# combines them twice (the new iterate and the move) and takes both S-norms:
+# as NumPy column operations that was nine passes over strided columns, about
+# 0.3 of a 2.4 ms iteration on a9a. These two serial loops compute the same
+# values in the same order (the columns a step leaves out are zero, and adding
+# a zero product changes no sum), so the iterates are unchanged.
+
+
+@jit
+def _fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
+    for i in range(T.shape[0]):
+        T[i, 0] = t[i] * inv if has_dir else 0.0
+        T[i, 1] = tg[i]
+        T[i, 2] = tp[i] if have_p else 0.0
+
+
+def fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
+    """``T``'s columns: ``inv t`` (or 0 without ``has_dir``), ``tg`` and
+    ``tp`` (or 0 without ``have_p``)."""
+    _fill_subspace(T, t, inv, tg, tp if have_p else tg, has_dir, have_p)
+
+
+@jit
+def _combine_pair(T, c0, c1, c2, d0, d1, d2, s, tt, tp):
+    sq_t = 0.0
+    sq_p = 0.0
+    for i in range(T.shape[0]):
+        z0 = T[i, 0]
+        z1 = T[i, 1]
+        z2 = T[i, 2]
+        u = z0 * c0 + z1 * c1 + z2 * c2
+        v = z0 * d0 + z1 * d1 + z2 * d2
+        tt[i] = u
+        tp[i] = v
+        sq_t += s[i] * u * u
+        sq_p += s[i] * v * v
+    return sq_t, sq_p
+
+
+def combine_pair(T, cols, c, dc, s):
+    """``(T c, T dc, ||T c||_s^2, ||T dc||_s^2)`` for coefficients on the
+    columns ``cols`` of ``T`` (its other columns zero): the values of
+    :func:`combine_columns` and ``weighted_sq_norm``, in one pass."""
+    full_c = [0.0, 0.0, 0.0]
+    full_d = [0.0, 0.0, 0.0]
+    for j, col in enumerate(cols):
+        full_c[col] = float(c[j])
+        full_d[col] = float(dc[j])
+    n = T.shape[0]
+    tt = np.empty(n)
+    tp = np.empty(n)
+    sq_t, sq_p = _combine_pair(T, *full_c, *full_d, s, tt, tp)
+    return tt, tp, sq_t, sq_p
+
+
 def subspace_width(k):
     """Length of :func:`subspace_eval`'s output for ``k`` directions."""
     m = k + 1

@@ -80,7 +80,6 @@ import numpy as np
 
 from ..objectives._design import dot
 from ..objectives._losses import SIGMOID, SOFTPLUS, SQUARED
-from ..objectives._margins import combine_columns
 from ..reparam._chain import bn_chain
 from ._base import MAX_SCALE, Solver, Status
 from ._common import original_grad_norm, scale_search
@@ -659,28 +658,19 @@ class SubspaceSolver(Solver):
         # the margins of the directions in the slots of T: 0 the current
         # direction v_0, 1 the descent direction v_1, 2 the previous move
         T = self.T
-        T[:, 1] = self.tg
         slots = [1]
         vecs = {1: self.gw}
         errs = {1: EPS}
+        inv = 1.0 / math.sqrt(self.nS_sq) if has_dir else 0.0
         if has_dir:
-            inv = 1.0 / math.sqrt(self.nS_sq)
-            if isinstance(T, np.ndarray):
-                np.multiply(self.t, inv, out=T[:, 0])
-            else:  # margins in row chunks
-                T[:, 0] = self.t * inv
             slots.insert(0, 0)
             vecs[0] = self.w * inv
             errs[0] = self.err_t
-        else:
-            T[:, 0] = 0.0
         if have_p:
-            T[:, 2] = self.tp
             slots.append(2)
             vecs[2] = self.p_dir
             errs[2] = self.err_p
-        else:
-            T[:, 2] = 0.0
+        p.design.fill_subspace(T, self.t, inv, self.tg, self.tp, has_dir, have_p)
         # the subproblem's derivatives at the current iterate, from the
         # evaluation's per-row l' and l'': no transcendental pass; with them
         # the directions' S-Gram matrix
@@ -732,8 +722,12 @@ class SubspaceSolver(Solver):
         # a step may leave f unchanged up to its rounding (see subspace_newton)
         if steps == 0 or not f_new <= self.f + 1e-13 * abs(self.f):
             return Status.STALLED
-        tt = _combine(T, slots, c)
-        nn_sq = p.design.weighted_sq_norm(tt, p.s)
+        # the move p = w~_new - w~_old and its margins, from the same
+        # coefficients: near convergence the move is tiny, and forming it as
+        # a difference of the two iterates would leave p and its margins
+        # inconsistent after the renormalisation below
+        dc = _move(c, g, has_dir and slots[0] == 0)
+        tt, tp, nn_sq, move_sq = p.design.combine_pair(T, slots, c, dc, p.s)
         g_new = math.sqrt(nn_sq)
         if not (g_new > 0.0 and np.isfinite(g_new)):
             return Status.STALLED
@@ -743,16 +737,9 @@ class SubspaceSolver(Solver):
             edge = 2
             c = c * (self.g_cap / g_new)
             g_new = self.g_cap
-            tt = _combine(T, slots, c)
-        # the move p = w~_new - w~_old and its margins, from the same
-        # coefficients: near convergence the move is tiny, and forming it as
-        # a difference of the two iterates would leave p and its margins
-        # inconsistent after the renormalisation below
-        dc = c.copy()
-        if has_dir and slots[0] == 0:
-            dc[0] = c[0] - g
+            dc = _move(c, g, has_dir and slots[0] == 0)
+            tt, tp, _, move_sq = p.design.combine_pair(T, slots, c, dc, p.s)
         self.t = tt / g_new
-        tp = _combine(T, slots, dc)
         w_new = _combine_vectors(vecs, c) / g_new
         p_new = _combine_vectors(vecs, dc)
         self.w = w_new
@@ -765,7 +752,6 @@ class SubspaceSolver(Solver):
         # the margins from X, before the error matters.
         spread = float(np.abs(c) @ (np.asarray(errs) + EPS))
         self.err_t = spread / g_new
-        move_sq = p.design.weighted_sq_norm(tp, p.s)
         move = math.sqrt(move_sq)
         err_p = float(np.abs(dc) @ (np.asarray(errs) + EPS)) / move \
             if move > 0 else np.inf
@@ -940,12 +926,12 @@ def _independent(G):
     return keep
 
 
-def _combine(T, slots, c):
-    """``sum_j c_j T[:, slots[j]]`` (:func:`~skbnorm.objectives._margins.
-    combine_columns`; margins in row chunks combine where they are)."""
-    if not isinstance(T, np.ndarray):  # a dask fit's margins
-        return T.combine(slots, c)
-    return combine_columns(T, slots, c)
+def _move(c, g, from_iterate):
+    """The move's coefficients: ``c`` less the iterate's ``g`` on ``v_0``."""
+    dc = c.copy()
+    if from_iterate:
+        dc[0] = c[0] - g
+    return dc
 
 
 def _combine_vectors(vecs, c):
