@@ -399,6 +399,16 @@ _HALFSPACE_DOC = r"""Learning halfspaces with a smooth loss and normalized solve
     check data, one-vs-rest: ``solver="wn"`` ended there on one of the three
     problems (accuracy 0.62), gd, agd, bn and gdnp reached 0.92.
 
+    One-vs-rest is weaker than the softmax on some multiclass data, whatever
+    the loss: on iris (scaler pipeline, stratified 75/25 split,
+    ``random_state=0``) ``HalfspaceClassifier()`` scores 0.816,
+    ``loss="softplus"`` 0.868 -- as scikit-learn's
+    ``OneVsRestClassifier(LogisticRegression())`` does --, and the
+    multinomial ``LogisticRegression()`` and
+    :class:`~skbnorm.NormalizedLogisticRegression` 0.974 (wine: 1.000 for all; digits:
+    0.962, 0.969, 0.969 and 0.971). For more than two classes prefer
+    :class:`~skbnorm.NormalizedLogisticRegression`.
+
     Parameters
     ----------
     loss : {"sigmoid", "softplus"}, default="sigmoid"
