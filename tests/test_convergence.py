@@ -95,6 +95,21 @@ def test_logistic_matches_sklearn(solver, step, C):
     np.testing.assert_allclose(est.loss_curve_[-1], f_est, rtol=1e-12)
 
 
+@pytest.mark.parametrize("C", [np.inf, 1.0 / 3.0])
+def test_paper_step_stops_at_the_rounding_floor(C):
+    # the scale search ends where its Newton step's predicted decrease is
+    # below the rounding of f; it still takes that step, so the gradient in
+    # the scale reaches the stopping test's rounding floor (ended without
+    # it, the fit ran to max_iter at tol=1e-18)
+    X, y = _logistic_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = NormalizedLogisticRegression(
+            C, solver="gdnp", direction_step="paper", tol=1e-18,
+            max_iter=5000, random_state=0).fit(X, y)
+    assert est.n_iter_[0] < 500
+
+
 def test_theorem1_bound_at_every_iteration():
     """Kohler et al. Theorem 1: f_t - f* <= (1 - mu/L)^(2t) (f_0 - f*)."""
     X, y = make_ols_problem(400, 8, condition_number=30.0, random_state=0)

@@ -114,10 +114,16 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
             edge = 2 if at_cap else 1
             break
         if -slope <= 1e-15 * abs(f):
-            # the step's predicted decrease is below the rounding of f: no
-            # trial can show it, and the backtracking would halve it up to
-            # 30 times, a pass over the rows each (measured: nine passes
-            # where three found the minimum, with tol=0 on a9a)
+            # the step's predicted decrease is below the rounding of f, so
+            # the Armijo test cannot judge it, and its backtracking halved
+            # it up to 30 times, a pass over the rows each (measured: nine
+            # passes where three found the minimum, with tol=0 on a9a).
+            # Take it unevaluated and stop: the objective moves by less than
+            # its rounding (a Newton step at the minimum, or a gradient step
+            # of 1/lip, which decreases f), and the gradient, which the
+            # stopping test needs small, shrinks
+            g, b = g + pg, b + pb
+            steps += 1
             break
         lam = 1.0
         accepted = False
