@@ -211,3 +211,51 @@ def test_problem_random_direction_in_range_of_S():
     assert null.shape[1] == 2
     np.testing.assert_allclose(null.T @ w, 0.0, atol=1e-10)
     np.testing.assert_allclose(w @ S @ w, 1.0)
+
+
+def _unit_margins(n=400, seed=0):
+    rng = np.random.RandomState(seed)
+    s = np.full(n, 1.0 / n)
+    t = rng.standard_normal(n)
+    t -= s @ t
+    t /= np.sqrt(s @ (t * t))
+    y = np.where(t + 0.7 * rng.standard_normal(n) > 0, 1.0, -1.0)
+    return t, y, s
+
+
+def test_scale_search_ends_below_rounding_in_one_pass(monkeypatch):
+    # started at its own minimum, the search's Newton step predicts a
+    # decrease below the rounding of f: it takes it without a trial (the
+    # backtracking halved such a step up to 30 times, a pass each)
+    from skbnorm.objectives._losses import CURVATURE_BOUND, SOFTPLUS
+    from skbnorm.solvers import _common
+
+    t, y, s = _unit_margins()
+    args = (SOFTPLUS, t, 1.0, y, s, 1e-3, 1.0, True)
+    tail = (30, CURVATURE_BOUND[SOFTPLUS], 0.0, np.inf, np.inf)
+    g, b, f, _, _ = scale_search(*args, 1.0, 0.0, *tail)
+    calls = []
+    real = _common.scale_eval
+    monkeypatch.setattr(_common, "scale_eval",
+                        lambda *a: calls.append(1) or real(*a))
+    g2, b2, f2, steps, edge = scale_search(*args, g, b, *tail)
+    assert len(calls) == 1 and edge == 0
+    assert abs(g2 - g) <= 1e-6 * abs(g) and abs(f2 - f) <= 1e-14 * f
+
+
+def test_scale_search_at_the_cap_reports_it():
+    # a search that ends on g_cap says so (edge 2), also when its last step
+    # is the one taken without a trial (sigmoid searches started on the cap)
+    from skbnorm.objectives._losses import CURVATURE_BOUND, SIGMOID
+
+    rng = np.random.RandomState(0)
+    cap = 1e3
+    for _ in range(300):
+        t, y, s = _unit_margins(50, rng.randint(10**6))
+        y = np.sign(t + rng.uniform(0, 1) * rng.standard_normal(t.size))
+        alpha = rng.choice([0.0, 1e-3, 1.0])
+        g, b, f, steps, edge = scale_search(
+            SIGMOID, t, 1.0, y, s, alpha, 1.0, True, cap,
+            rng.standard_normal(), 50, CURVATURE_BOUND[SIGMOID], 0.0, 1.2, cap)
+        assert abs(g) <= cap
+        assert (edge == 2) == (abs(g) >= cap * (1 - 1e-12))

@@ -407,7 +407,8 @@ _HALFSPACE_DOC = r"""Learning halfspaces with a smooth loss and normalized solve
     multinomial ``LogisticRegression()`` and
     :class:`~skbnorm.NormalizedLogisticRegression` 0.974 (wine: 1.000 for all; digits:
     0.962, 0.969, 0.969 and 0.971). For more than two classes prefer
-    :class:`~skbnorm.NormalizedLogisticRegression`.
+    :class:`~skbnorm.NormalizedLogisticRegression`, and within this class
+    ``loss="softplus"`` (above).
 
     Parameters
     ----------

@@ -255,7 +255,7 @@ def _fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
 def fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
     """``T``'s columns: ``inv t`` (or 0 without ``has_dir``), ``tg`` and
     ``tp`` (or 0 without ``have_p``)."""
-    _fill_subspace(T, t, inv, tg, tp if have_p else tg, has_dir, have_p)
+    _fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
 
 
 @jit
@@ -277,8 +277,10 @@ def _combine_pair(T, c0, c1, c2, d0, d1, d2, s, tt, tp):
 
 def combine_pair(T, cols, c, dc, s):
     """``(T c, T dc, ||T c||_s^2, ||T dc||_s^2)`` for coefficients on the
-    columns ``cols`` of ``T`` (its other columns zero): the values of
-    :func:`combine_columns` and ``weighted_sq_norm``, in one pass."""
+    columns ``cols`` of ``T``: the values of :func:`combine_columns` and
+    ``weighted_sq_norm``, in one pass, provided the columns of ``T`` not in
+    ``cols`` are zero (they enter the sums with a zero coefficient, where a
+    NaN or inf would not vanish)."""
     full_c = [0.0, 0.0, 0.0]
     full_d = [0.0, 0.0, 0.0]
     for j, col in enumerate(cols):

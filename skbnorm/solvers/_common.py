@@ -36,6 +36,16 @@ def _scale_objective(code, t, inv_norm, y, s, alpha, pen, g, b):
     return f, dg, db, hgg, hgb, hbb
 
 
+def _edge(g, g_bound, g_cap, tau, trust):
+    """``(edge, at_bound)`` after a step to ``g`` (see :func:`scale_search`):
+    2 at ``g_cap``, 1 at the bracket's bound or where the trust region
+    shortened the step, else 0."""
+    if abs(g) >= g_bound * (1.0 - 1e-12):
+        return (2 if g_bound >= g_cap else 1), True
+    # a step shortened by the trust region ends at its bound
+    return (1 if (tau < 1.0 and trust) else 0), False
+
+
 def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
                  curvature, grad_tol, growth, g_cap):
     """Minimise ``f(g, b) = E_s[l(g t/||w|| + b)] + alpha/2 pen g^2`` on cached ``t``.
@@ -53,6 +63,11 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
     losses, whose ``g`` is in units of the unit-RMS normalised margin, and
     infinite for least squares, whose best scale is finite and in the units
     of ``y``.
+
+    A short last step whose predicted decrease is below the rounding of
+    ``f`` is taken without a trial (no Armijo test can judge it), and the
+    search stops: the returned ``f`` is then the objective before that step,
+    which differs from the one at ``(g, b)`` by about its rounding.
 
     Returns ``(g, b, f, steps, edge)``: ``edge`` is 0 when the search ended
     inside the bracket, 1 at the trust-region bound (the objective still
@@ -113,17 +128,19 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         if slope >= 0.0:  # at the bracket's edge, pushing outwards
             edge = 2 if at_cap else 1
             break
-        if -slope <= 1e-15 * abs(f):
-            # the step's predicted decrease is below the rounding of f, so
-            # the Armijo test cannot judge it, and its backtracking halved
+        if (-slope <= 1e-15 * abs(f) and abs(pg) <= 1e-6 * (1.0 + abs(g))
+                and abs(pb) <= 1e-6 * (1.0 + abs(b))):
+            # a short step whose predicted decrease is below the rounding of
+            # f: the Armijo test cannot judge it, and its backtracking halved
             # it up to 30 times, a pass over the rows each (measured: nine
             # passes where three found the minimum, with tol=0 on a9a).
-            # Take it unevaluated and stop: the objective moves by less than
-            # its rounding (a Newton step at the minimum, or a gradient step
-            # of 1/lip, which decreases f), and the gradient, which the
-            # stopping test needs small, shrinks
+            # Take it unevaluated and stop: f moves by about its rounding,
+            # and the gradient, which the stopping test needs small, shrinks
+            # (a long step, from a nearly singular Hessian of the non-convex
+            # sigmoid, is still searched)
             g, b = g + pg, b + pb
             steps += 1
+            edge, _ = _edge(g, g_bound, g_cap, tau, trust)
             break
         lam = 1.0
         accepted = False
@@ -145,11 +162,9 @@ def scale_search(code, t, inv_norm, y, s, alpha, pen, fit_b, g, b, max_steps,
         gain = f - trial[0]
         g, b = g_new, b_new
         f, dg, db, hgg, hgb, hbb = trial
-        if abs(g) >= g_bound * (1.0 - 1e-12):
-            edge = 2 if g_bound >= g_cap else 1
+        edge, at_bound = _edge(g, g_bound, g_cap, tau, trust)
+        if at_bound:
             break
-        # a step shortened by the trust region ends at its bound
-        edge = 1 if (tau < 1.0 and trust) else 0
         if moved <= 1e-15 * (1.0 + abs(g) + abs(b)) or gain <= 1e-15 * abs(f):
             break
     return g, b, f, steps, edge

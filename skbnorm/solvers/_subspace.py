@@ -727,6 +727,8 @@ class SubspaceSolver(Solver):
         # a difference of the two iterates would leave p and its margins
         # inconsistent after the renormalisation below
         dc = _move(c, g, has_dir and slots[0] == 0)
+        # (T's columns outside `slots` are zero: filled so, or zeroed when
+        # dropped above, as combine_pair needs)
         tt, tp, nn_sq, move_sq = p.design.combine_pair(T, slots, c, dc, p.s)
         g_new = math.sqrt(nn_sq)
         if not (g_new > 0.0 and np.isfinite(g_new)):
