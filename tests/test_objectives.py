@@ -229,25 +229,24 @@ def test_dense_all_finite(shape, dtype):
             assert not dense_all_finite(Y)
 
 
+@pytest.mark.parametrize("n", [1001, 5003])
 @pytest.mark.parametrize("cols", [[0, 1, 2], [1, 2], [0, 1], [0, 2], [1]])
-def test_subspace_columns_match_numpy(cols):
+def test_subspace_columns_match_numpy(cols, n):
     # the subspace step's fused column passes give the NumPy column
     # operations' values bit for bit (a step's iterates depend on them)
+    # both paths: NumPy's operations below FUSED_MIN_ROWS, the loops above
+    from skbnorm.objectives import Design
     from skbnorm.objectives._design import weighted_sq_norm
-    from skbnorm.objectives._margins import (
-        combine_columns,
-        combine_pair,
-        fill_subspace,
-    )
+    from skbnorm.objectives._margins import combine_columns
 
     rng = np.random.RandomState(1)
-    n = 1001
+    design = Design(np.zeros((n, 1)), np.zeros(1))
     t, tg, tp = (rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3)
                  for _ in range(3))
     s = rng.uniform(0, 1, n)
     inv = 0.37
     T = np.full((n, 3), np.nan)
-    fill_subspace(T, t, inv, tg, tp, 0 in cols, 2 in cols)
+    design.fill_subspace(T, t, inv, tg, tp, 0 in cols, 2 in cols)
     ref = np.column_stack([t * inv, tg, tp])
     for j in range(3):
         np.testing.assert_array_equal(
@@ -257,7 +256,7 @@ def test_subspace_columns_match_numpy(cols):
             T[:, j] = 0.0
     c = rng.standard_normal(len(cols))
     dc = rng.standard_normal(len(cols))
-    tt, tq, sq_t, sq_p = combine_pair(T, cols, c, dc, s)
+    tt, tq, sq_t, sq_p = design.combine_pair(T, cols, c, dc, s)
     np.testing.assert_array_equal(tt, combine_columns(T, cols, c))
     np.testing.assert_array_equal(tq, combine_columns(T, cols, dc))
     assert sq_t == weighted_sq_norm(combine_columns(T, cols, c), s)

@@ -28,7 +28,14 @@ from .._threads import (
     run_blocks,
 )
 from ._losses import loss_derivs
-from ._margins import combine_pair, fill_subspace, margin_pass, subspace_eval
+from ._margins import (
+    FUSED_MIN_ROWS,
+    combine_columns,
+    combine_pair,
+    fill_subspace,
+    margin_pass,
+    subspace_eval,
+)
 from ._rows import (
     CSR,
     n_rows,
@@ -359,12 +366,23 @@ class Design:
         return subspace_eval(code, T, cols, c, b, y, s, r, r2, cached)
 
     def fill_subspace(self, T, t, inv, tg, tp, has_dir, have_p):
-        """:func:`~._margins.fill_subspace` on per-row vectors of this design."""
-        fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
+        """:func:`~._margins.fill_subspace` on per-row vectors of this design
+        (NumPy's column operations, the same values, on few rows)."""
+        if T.shape[0] >= FUSED_MIN_ROWS:
+            fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
+            return
+        T[:, 0] = t * inv if has_dir else 0.0
+        T[:, 1] = tg
+        T[:, 2] = tp if have_p else 0.0
 
     def combine_pair(self, T, cols, c, dc, s):
-        """:func:`~._margins.combine_pair` on per-row vectors of this design."""
-        return combine_pair(T, cols, c, dc, s)
+        """:func:`~._margins.combine_pair` on per-row vectors of this design
+        (NumPy's column operations, the same values, on few rows)."""
+        if T.shape[0] >= FUSED_MIN_ROWS:
+            return combine_pair(T, cols, c, dc, s)
+        tt = combine_columns(T, cols, c)
+        tp = combine_columns(T, cols, dc)
+        return tt, tp, _wsq(tt, s), _wsq(tp, s)
 
     def row_pair_count(self):
         """``sum_i k_i (k_i + 1) / 2`` over the rows' stored values ``k_i``

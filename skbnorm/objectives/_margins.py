@@ -241,7 +241,11 @@ def combine_columns(T, cols, c):
 # as NumPy column operations that was nine passes over strided columns, about
 # 0.3 of a 2.4 ms iteration on a9a. These two serial loops compute the same
 # values in the same order (the columns a step leaves out are zero, and adding
-# a zero product changes no sum), so the iterates are unchanged.
+# a zero product changes no sum), so the iterates are unchanged. Below
+# FUSED_MIN_ROWS rows the Design runs the NumPy operations instead: there
+# they cost microseconds, and a first fit on small data (breast_cancer) does
+# not compile the two loops (0.25 s of a cold first fit).
+FUSED_MIN_ROWS = 4096
 
 
 @jit
