@@ -27,7 +27,13 @@ import numpy as np
 
 from .._validation import column_max_abs, weighted_rms
 from ._design import Design, _wsq
-from ._margins import combine_columns, margin_pass, scale_eval, subspace_eval
+from ._margins import (
+    combine_columns,
+    fill_subspace,
+    margin_pass,
+    scale_eval,
+    subspace_eval,
+)
 
 
 class LocalExecutor:
@@ -535,10 +541,9 @@ class ChunkedDesign:
         return (out, _ordered_sum(grams)) if cached else out
 
     def fill_subspace(self, T, t, inv, tg, tp, has_dir, have_p):
-        """The columns of :func:`~._margins.fill_subspace`, chunk by chunk."""
-        T[:, 0] = t * inv if has_dir else 0.0
-        T[:, 1] = tg
-        T[:, 2] = tp if have_p else 0.0
+        """:func:`~._margins.fill_subspace` (its column operations, on the
+        chunks)."""
+        fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
 
     def combine_pair(self, T, cols, c, dc, s):
         """:func:`~._margins.combine_pair` with the chunks' own operations."""

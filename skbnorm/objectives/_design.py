@@ -366,14 +366,8 @@ class Design:
         return subspace_eval(code, T, cols, c, b, y, s, r, r2, cached)
 
     def fill_subspace(self, T, t, inv, tg, tp, has_dir, have_p):
-        """:func:`~._margins.fill_subspace` on per-row vectors of this design
-        (NumPy's column operations, the same values, on few rows)."""
-        if T.shape[0] >= FUSED_MIN_ROWS:
-            fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
-            return
-        T[:, 0] = t * inv if has_dir else 0.0
-        T[:, 1] = tg
-        T[:, 2] = tp if have_p else 0.0
+        """:func:`~._margins.fill_subspace` on per-row vectors of this design."""
+        fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
 
     def combine_pair(self, T, cols, c, dc, s):
         """:func:`~._margins.combine_pair` on per-row vectors of this design

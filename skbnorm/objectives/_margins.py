@@ -258,8 +258,14 @@ def _fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
 
 def fill_subspace(T, t, inv, tg, tp, has_dir, have_p):
     """``T``'s columns: ``inv t`` (or 0 without ``has_dir``), ``tg`` and
-    ``tp`` (or 0 without ``have_p``)."""
-    _fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
+    ``tp`` (or 0 without ``have_p``); by column operations on fewer than
+    :data:`FUSED_MIN_ROWS` rows, or on margins in row chunks."""
+    if isinstance(T, np.ndarray) and T.shape[0] >= FUSED_MIN_ROWS:
+        _fill_subspace(T, t, inv, tg, tp, has_dir, have_p)
+        return
+    T[:, 0] = t * inv if has_dir else 0.0
+    T[:, 1] = tg
+    T[:, 2] = tp if have_p else 0.0
 
 
 @jit
