@@ -405,7 +405,7 @@ def _n_chunk_stores(dask_worker):
 _LARGER_THAN_A_WORKER = r"""
 import json, resource, sys, warnings
 import dask, dask.array as da
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, wait
 from skbnorm import NormalizedLogisticRegression
 
 def peak_mb():
@@ -414,10 +414,17 @@ def peak_mb():
 if __name__ == "__main__":
     limit, n, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     # the chunks belong to the stores once validated (unmanaged memory for
-    # dask): there is nothing to spill, and no pause is wanted
+    # dask): there is nothing to spill, and no pause is wanted. Half of X on
+    # each worker, whatever their speed: root tasks are assigned when
+    # submitted (no queuing) and never stolen. Queued and stolen, a worker
+    # slowed by other processes left a fifth chunk to the other one, 0.2 GB
+    # over its limit, and the nanny restarted it (seen under a parallel test
+    # run).
     with dask.config.set({"distributed.worker.memory.target": False,
                           "distributed.worker.memory.spill": False,
-                          "distributed.worker.memory.pause": False}):
+                          "distributed.worker.memory.pause": False,
+                          "distributed.scheduler.worker-saturation": float("inf"),
+                          "distributed.scheduler.work-stealing": False}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
                                memory_limit=limit,
@@ -430,6 +437,10 @@ if __name__ == "__main__":
         X = rng.uniform(-1.0, 1.0, (n, d), chunks=(n // 8, d))
         y = X[:, 0] - X[:, 1] + rng.uniform(-0.5, 0.5, n, chunks=n // 8) > 0
         X, y = client.persist([X, y])
+        wait([X, y])
+        held = client.who_has(X)
+        chunks = sorted(sum(1 for key in held if a in held[key])
+                        for a in addresses)
         warnings.simplefilter("ignore")
         est = NormalizedLogisticRegression().fit(X, y)
         # a worker killed for its memory comes back at a new address
@@ -438,6 +449,7 @@ if __name__ == "__main__":
         print(json.dumps({"nbytes": X.nbytes, "before": before,
                           "worker_peaks": worker_peaks,
                           "after": peak_mb(), "workers": workers,
+                          "chunks": chunks,
                           "n_iter": int(est.n_iter_[0]),
                           "coef": est.coef_[0, :2].tolist()}))
         client.close()
@@ -465,6 +477,7 @@ def test_a_fit_on_data_larger_than_a_worker_keeps_them_off_the_driver(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["nbytes"] > limit
+    assert res["chunks"] == [4, 4]
     assert res["workers"] == 2
     assert (res["after"] - res["before"]) * 2**20 < 0.1 * res["nbytes"]
     # the model of y = [x0 - x1 + noise > 0]

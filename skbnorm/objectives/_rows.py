@@ -35,6 +35,14 @@ def dense_row_dot(X, i, w):
 
 # Each primitive's Python body is what runs without the JIT
 # (NUMBA_DISABLE_JIT=1); compiled kernels use its overload below.
+#
+# The overloads are calls (inline="never"), compiled once per design type
+# and linked into each kernel, where LLVM still inlines them. Inlined in
+# numba's IR instead, each kernel typed their bodies again: the cold first
+# fit of NormalizedLogisticRegression() on breast_cancer took 2.82 s dense
+# and 2.88 s CSR against 2.66 and 2.33 s as calls. Iterations cost the same
+# (a9a CSR and dense, dense 100000 x 400: within 2-4%, in both directions)
+# and fits give the same bits.
 
 
 def n_rows(X):
@@ -44,7 +52,7 @@ def n_rows(X):
     return X.shape[0]
 
 
-@overload(n_rows, jit_options=JIT_OPTIONS, inline="always")
+@overload(n_rows, jit_options=JIT_OPTIONS, inline="never")
 def _n_rows(X):
     if _is_dense(X):
         return lambda X: X.shape[0]
@@ -71,7 +79,7 @@ def sub_rows(X):
     return CSR_SUB_ROWS if isinstance(X, CSR) else DENSE_SUB_ROWS
 
 
-@overload(sub_rows, jit_options=JIT_OPTIONS, inline="always")
+@overload(sub_rows, jit_options=JIT_OPTIONS, inline="never")
 def _sub_rows(X):
     if _is_dense(X):
         return lambda X: DENSE_SUB_ROWS
@@ -88,7 +96,7 @@ def row_dot(X, i, w):
     return acc
 
 
-@overload(row_dot, jit_options=JIT_OPTIONS, inline="always")
+@overload(row_dot, jit_options=JIT_OPTIONS, inline="never")
 def _row_dot(X, i, w):
     if _is_dense(X):
         return lambda X, i, w: dense_row_dot(X, i, w)
@@ -149,7 +157,7 @@ def rows_dot(X, lo, hi, w, shift, out):
         out[i] = row_dot(X, i, w) - shift
 
 
-@overload(rows_dot, jit_options=JIT_OPTIONS, inline="always")
+@overload(rows_dot, jit_options=JIT_OPTIONS, inline="never")
 def _rows_dot(X, lo, hi, w, shift, out):
     if _is_dense(X):
         return lambda X, lo, hi, w, shift, out: dense_rows_dot(
@@ -172,7 +180,7 @@ def row_axpy(X, i, a, out):
         out[X.indices[k]] += X.data[k] * a
 
 
-@overload(row_axpy, jit_options=JIT_OPTIONS, inline="always")
+@overload(row_axpy, jit_options=JIT_OPTIONS, inline="never")
 def _row_axpy(X, i, a, out):
     if _is_dense(X):
         def impl(X, i, a, out):
@@ -204,7 +212,7 @@ def row_axpy2(X, i, a, c, out_a, out_c):
         out_c[j] += v * c
 
 
-@overload(row_axpy2, jit_options=JIT_OPTIONS, inline="always")
+@overload(row_axpy2, jit_options=JIT_OPTIONS, inline="never")
 def _row_axpy2(X, i, a, c, out_a, out_c):
     if _is_dense(X):
         def impl(X, i, a, c, out_a, out_c):
