@@ -417,9 +417,9 @@ if __name__ == "__main__":
     # dask): there is nothing to spill, and no pause is wanted. Half of X on
     # each worker, whatever their speed: root tasks are assigned when
     # submitted (no queuing) and never stolen. Queued and stolen, a worker
-    # slowed by other processes left a fifth chunk to the other one, 0.2 GB
-    # over its limit, and the nanny restarted it (seen under a parallel test
-    # run).
+    # slowed by other processes left a fifth chunk (0.2 GB) to the other one,
+    # which took it past the nanny's threshold (95% of its limit), and the
+    # nanny restarted it (seen under a parallel test run).
     with dask.config.set({"distributed.worker.memory.target": False,
                           "distributed.worker.memory.spill": False,
                           "distributed.worker.memory.pause": False,
@@ -435,7 +435,9 @@ if __name__ == "__main__":
         # uniform features: four times faster to draw than Gaussian ones
         rng = da.random.default_rng(0)
         X = rng.uniform(-1.0, 1.0, (n, d), chunks=(n // 8, d))
-        y = X[:, 0] - X[:, 1] + rng.uniform(-0.5, 0.5, n, chunks=n // 8) > 0
+        # y from X alone: a second array of random chunks would be a second
+        # group of root tasks, placed by ties broken at random
+        y = X[:, 0] - X[:, 1] + 0.5 * X[:, 2] > 0
         X, y = client.persist([X, y])
         wait([X, y])
         held = client.who_has(X)
@@ -480,7 +482,7 @@ def test_a_fit_on_data_larger_than_a_worker_keeps_them_off_the_driver(tmp_path):
     assert res["chunks"] == [4, 4]
     assert res["workers"] == 2
     assert (res["after"] - res["before"]) * 2**20 < 0.1 * res["nbytes"]
-    # the model of y = [x0 - x1 + noise > 0]
+    # the model of y = [x0 - x1 + x2 / 2 > 0]
     assert res["coef"][0] > 1.0 and res["coef"][1] < -1.0
 
 
