@@ -199,6 +199,16 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
         of two); ``warm``, the verbose lines and the result are in the user's
         units, ``reconstruct`` multiplies by it itself.
         """
+        # the whole solve, set-up included: a BLAS call of ours on a long
+        # vector (a dot of n values) wakes OpenBLAS's threads, which then
+        # spin for about a tenth of a second; one such dot before the limit
+        # took, measured on a9a, half of both threads' speed in the passes
+        # of the whole fit (the CSR Hessian 3.5 against 1.9 ms)
+        with blas_single_thread(problem.design.nnz):
+            return self._solve_limited(problem, rng, warm, ctx, reconstruct,
+                                       unit)
+
+    def _solve_limited(self, problem, rng, warm, ctx, reconstruct, unit):
         p = problem
         if warm is not None:
             warm = (warm[0] / unit, warm[1] / unit)
@@ -225,9 +235,8 @@ class NormalizedLinearModel(FitCallbacks, BaseEstimator):
         if np.all(constant):
             return _in_units(self._intercept_only(p, b0, res), unit)
         solver = make_solver(self.solver, p, self._options())
-        with blas_single_thread(p.design.nnz):
-            solver.start(coef0, b0, rng)
-            status = self._iterate(solver, ctx, reconstruct, unit)
+        solver.start(coef0, b0, rng)
+        status = self._iterate(solver, ctx, reconstruct, unit)
         curve = np.asarray(solver.loss_curve, dtype=np.float64)
         if (status not in (Status.DIVERGED, Status.STOPPED) and curve.size
                 and curve[-1] > curve[0] + 1e-12 * abs(curve[0])):
