@@ -17,7 +17,7 @@ from skbnorm import (
     NormalizedLinearRegression,
     NormalizedLogisticRegression,
 )
-from skbnorm.objectives import LOSS_CODES, Design
+from skbnorm.objectives import LOSS_CODES, Design, loss_value_derivs
 from skbnorm.solvers import Problem, SolverOptions, Status, make_solver
 
 from ._twins import Twin
@@ -82,6 +82,50 @@ def test_subspace_step_nearly_minimises_over_the_subspace(alpha):
         assert f_after <= f_before * (1 + 1e-13)
         assert f_after >= f_exact - 1e-12
         assert f_after - f_exact <= 1e-2 * (f_before - f_exact) + 1e-13
+
+
+@pytest.mark.parametrize("shape", [(80, 5), (30, 60)])
+def test_a_fresh_newton_direction_shares_the_subspace_with_the_gradient(shape):
+    # with the Hessian formed at the iterate (tol=0 forms it at each step
+    # here), the subspace is span{w~, Newton's direction, the gradient}: the
+    # move lies in it (the previous move would leave it) and gets all but
+    # 1% of its possible decrease; a wide design (30 x 60, the Hessian in
+    # sample space) solves the first step, from w~ = 0, through
+    n, d = shape
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((n, d))
+    y = np.where(X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) > 0,
+                 1.0, -1.0)
+    alpha = 0.05
+    twin = Twin(X, y, "softplus", alpha=alpha, fit_intercept=False)
+    s = np.full(n, 1.0 / n)
+    p = Problem(Design(X, twin.xbar), y, s, LOSS_CODES["softplus"], alpha,
+                False, 0.0)
+    drv = make_solver("gdnp", p, SolverOptions(metric="hessian"))
+    assert drv.woodbury == (d > n)
+    drv.start(None, 0.0, np.random.RandomState(0))
+    for k in range(4):
+        assert drv.evaluate() == Status.RUNNING
+        nS = np.sqrt(drv.w @ twin.S @ drv.w)
+        wt = drv.g * drv.w / nS if drv.g else np.zeros(d)
+        G, _ = twin.grad(wt, 0.0)
+        _, _, d2 = loss_value_derivs("softplus", X @ wt, y)
+        H = X.T @ ((s * d2)[:, None] * X) + alpha * np.eye(d)
+        cols = ([wt / drv.g] if drv.g else []) + [-np.linalg.solve(H, G), -G]
+        V = np.column_stack(cols)
+        c0 = np.zeros(V.shape[1])
+        c0[0] = drv.g
+        _, _, f_exact = twin.subspace_min(V, c0, 0.0)
+        f_before = twin.f(wt, 0.0)
+        assert drv.step() == Status.RUNNING
+        wt_new = drv.g * drv.w / np.sqrt(drv.w @ twin.S @ drv.w)
+        move = wt_new - wt
+        coef = np.linalg.lstsq(V, move, rcond=None)[0]
+        assert np.linalg.norm(V @ coef - move) <= 1e-8 * np.linalg.norm(move)
+        f_after = twin.f(wt_new, 0.0)
+        assert f_after >= f_exact - 1e-12
+        share = 1e-6 if (k == 0 and d > n) else 1e-2
+        assert f_after - f_exact <= share * (f_before - f_exact) + 1e-13
 
 
 @pytest.mark.parametrize("metric", ["identity", "auto"])
