@@ -88,9 +88,11 @@ def test_subspace_step_nearly_minimises_over_the_subspace(alpha):
 def test_a_fresh_newton_direction_shares_the_subspace_with_the_gradient(shape):
     # with the Hessian formed at the iterate (tol=0 forms it at each step
     # here), the subspace is span{w~, Newton's direction, the gradient}: the
-    # move lies in it (the previous move would leave it) and gets all but
-    # 1% of its possible decrease; a wide design (30 x 60, the Hessian in
-    # sample space) solves the first step, from w~ = 0, through
+    # move lies in it and gets all but 1% of its possible decrease; a wide
+    # design (30 x 60, the Hessian in sample space) solves the first step,
+    # from w~ = 0, through. The previous move in place of the gradient moves
+    # the iterate barely outside that span, so the third slot's margins are
+    # checked to be the gradient's
     n, d = shape
     rng = np.random.RandomState(1)
     X = rng.standard_normal((n, d))
@@ -118,6 +120,15 @@ def test_a_fresh_newton_direction_shares_the_subspace_with_the_gradient(shape):
         _, _, f_exact = twin.subspace_min(V, c0, 0.0)
         f_before = twin.f(wt, 0.0)
         assert drv.step() == Status.RUNNING
+        # tol=0 formed the Hessian at this iterate: the gradient took the
+        # third slot (T's column 2: its margins at unit S-norm)
+        assert drv.factor_age == 0
+        # (near the optimum G is a difference of nearly equal terms, whose
+        # rounding differs between the twin and the kernels: compared as
+        # vectors, to 1e-6 of their norm)
+        tg = X @ -G
+        tg /= np.sqrt(s @ tg**2)
+        assert np.linalg.norm(drv.T[:, 2] - tg) <= 1e-6 * np.linalg.norm(tg)
         wt_new = drv.g * drv.w / np.sqrt(drv.w @ twin.S @ drv.w)
         move = wt_new - wt
         coef = np.linalg.lstsq(V, move, rcond=None)[0]

@@ -78,9 +78,11 @@ SOLVER_DOC = r"""
         the objective exactly (Newton's method on cached margins) over
         ``w~`` in ``span{w, M^{-1} grad, p}`` and the intercept, ``p`` the
         previous move and ``M`` the ``metric``: the length of ``w`` is a free
-        coefficient of the same search. Where ``M`` is a Hessian formed at
-        this iterate (Newton's direction) and the loss is not least
-        squares, ``p`` is the gradient instead. Unused by the other solvers.
+        coefficient of the same search. In a binary (or one-vs-rest) fit
+        where ``M`` is a Hessian formed at this iterate (Newton's
+        direction) and the loss is not least squares, ``p`` is the gradient
+        instead (the multinomial fit keeps the previous move). Unused by
+        the other solvers.
 
     metric : {"auto", "hessian", "S", "diagonal", "identity"}, default="auto"
         The metric of the subspace step's descent direction: ``"hessian"``

@@ -16,10 +16,12 @@ unit ``S``-norm: the subproblem stays well scaled as the gradient vanishes),
     \qquad Q_{jk} = v_j^\top v_k,
 
 and ``w~ <- sum_j c_j v_j`` (``g = ||w~||_S``, ``w = w~/g``). The margins
-``x_ci^T v_j`` are cached (``v_0``'s are the current ones, ``v_2``'s are
-combined from the last iteration's), so a Newton step on ``(c, b)`` costs one
-O(n) pass; an iteration reads ``X`` twice, for the gradient and the margins
-of ``v_1`` (three times with the gradient in the subspace).
+``x_ci^T v_j`` are cached (``v_0``'s are the current ones, the previous
+move's are combined from the last iteration's; the gradient's, where it
+takes the third slot, come from a pass over ``X``), so a Newton step on
+``(c, b)`` costs one O(n) pass; an iteration reads ``X`` twice, for the
+gradient and the margins of ``v_1`` (three times with the gradient in the
+subspace).
 
 The descent direction is the gradient in a metric ``M`` (``metric=``):
 
