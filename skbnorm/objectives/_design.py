@@ -108,17 +108,14 @@ def _rmatvec2(X, a, c, part_a, part_c, tot, nb, b0, b1):
         tot[blk, 1] = tc
 
 
-#: rows per sub-block of :func:`_loss_rmatvec2` (``_value_grad`` takes its
-#: size by design type from ``sub_rows``)
-SUB_ROWS = 256
-
 # The fused passes below run in sub-blocks of rows: a sub-block runs its
 # margins, its losses and its backward products as three loops, its rows
 # staying in cache between them. One loop doing all three per row was
 # 15-20% slower (a9a, one thread: 1.86 against 1.52 ms a pass on CSR, 4.9
 # against 4.3 dense): the loss's exp and log1p stall the row gathers and
 # scatters around them. Every sum runs in the rows' order whatever the
-# size, so the size changes no value.
+# size, so the size changes no value. The size is ``sub_rows``' (by design
+# type, and for dense rows by width, see :mod:`._rows`).
 
 
 @jit
@@ -176,12 +173,15 @@ def _rmatmat(X, R, part, tot, nb, b0, b1):
 @jit
 def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
                    part_c, tot, nb, b0, b1):
-    # SUB_ROWS on dense designs too: with its two backward products (bn's G
-    # and Sw) four-row sub-blocks measured 5% slower on 100000 x 400
+    # dense sub-blocks of sub_rows' 4 KB here too (256 rows once, as on CSR):
+    # bn's pass on dense a9a 1.37 against 1.72 ms, wn's 1.24 against 1.46
+    # (two threads, five rounds alternating), the same on 50000 x 20 and
+    # within the noise on 100000 x 400
     n = n_rows(X)
     keep_r2 = r2.shape[0] > 0 and not have_r
     margins = w.shape[0] > 0
     keep_c = part_c.shape[1] > 0
+    sub = sub_rows(X)
     for blk in range(b0, b1):
         f = 0.0
         sum_r = 0.0
@@ -193,8 +193,8 @@ def _loss_rmatvec2(X, code, t, scale, b, y, s, r, r2, w, shift, have_r, part_a,
         pa = part_a[blk]
         pc = part_c[blk]
         top = (blk + 1) * n // nb
-        for lo in range(blk * n // nb, top, SUB_ROWS):
-            hi = min(lo + SUB_ROWS, top)
+        for lo in range(blk * n // nb, top, sub):
+            hi = min(lo + sub, top)
             if margins:
                 # the margins of w in the same pass, while the rows are in cache
                 for i in range(lo, hi):

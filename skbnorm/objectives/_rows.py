@@ -61,30 +61,38 @@ def _n_rows(X):
     return lambda X: X.indptr.shape[0] - 1
 
 
-#: rows per sub-block of the fused value-and-gradient pass
-#: (:func:`~skbnorm.objectives._design._value_grad`), by design type. A dense
-#: sub-block of four rows stays in L1 between its margins and its backward
-#: product: gd's iteration took 16.3-16.9 ms against 20.3-21.1 ms with 256
-#: rows on dense 100000 x 400, 1.28-1.37 against 1.53-1.56 ms on dense a9a
-#: (2 threads; the same values); a one-thread copy of the pass was 12-22%
-#: faster with 4 rows than with 256 at 10, 50, 123 and 400 columns, equal at
-#: 20. CSR rows are short and scattered: 256 rows, the size measured best on
-#: a9a when the sub-blocks were introduced. Numba's cache keys a kernel on
-#: its own file: after changing these, delete the cached ``_design`` kernels
-#: (the values do not depend on them, the speed does)
-DENSE_SUB_ROWS = 4
+#: bytes of dense rows per sub-block of the fused value-and-gradient pass
+#: (:func:`~skbnorm.objectives._design._value_grad`): a sub-block stays in L1
+#: between its margins and its backward product. Four rows at 123 columns
+#: (a9a dense) and one row at 400 (3.9 and 3.2 KB): 2.0 against 2.4 ms a
+#: pass on dense a9a with four rows against one, 16-18 against 21-23 ms on
+#: dense 100000 x 400 with one row against four (one thread, five rounds
+#: alternating; 256 rows were 15-25% slower than four on an earlier
+#: machine). CSR rows are short and scattered: 256 rows, the size measured
+#: best on a9a when the sub-blocks were introduced. Every sum runs in the
+#: rows' order, so the size changes no value. Numba's cache keys a kernel
+#: on its own file: after changing these, delete the cached ``_design``
+#: kernels
+DENSE_SUB_BYTES = 4096
 CSR_SUB_ROWS = 256
 
 
 def sub_rows(X):
     """Rows per sub-block of a fused pass over this design."""
-    return CSR_SUB_ROWS if isinstance(X, CSR) else DENSE_SUB_ROWS
+    if isinstance(X, CSR):
+        return CSR_SUB_ROWS
+    return max(1, DENSE_SUB_BYTES // (X.dtype.itemsize * max(X.shape[1], 1)))
 
 
 @overload(sub_rows, jit_options=JIT_OPTIONS, inline="never")
 def _sub_rows(X):
     if _is_dense(X):
-        return lambda X: DENSE_SUB_ROWS
+        row_bytes = X.dtype.bitwidth // 8
+
+        def impl(X):
+            return max(1, DENSE_SUB_BYTES // (row_bytes * max(X.shape[1], 1)))
+
+        return impl
     return lambda X: CSR_SUB_ROWS
 
 
