@@ -173,8 +173,8 @@ def test_objective_property_finite_and_consistent(X, coef, b, loss, labels):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_design_passes_match_numpy(shape, dtype, n_threads):
-    # the matvec four rows at a time (any remainder, at block ends too) and
-    # the column squares against NumPy; 3001 x 41 runs in 5 blocks, shared
+    # the matvec and the column squares against NumPy; 3001 x 41 runs in 5
+    # blocks, shared
     # between two threads when there are two
     from skbnorm import _threads
 
@@ -206,6 +206,57 @@ def _check_design_passes(shape, dtype):
     big = Design(np.full((3, 2), 1e20, dtype=np.float32), np.zeros(2))
     np.testing.assert_allclose(big.column_sq_means(np.ones(3)),
                                3 * np.float64(np.float32(1e20)) ** 2)
+
+
+@pytest.mark.parametrize("d, dtype, rows", [
+    (20, np.float64, 25), (123, np.float64, 4), (600, np.float64, 1),
+    (123, np.float32, 8)])
+def test_fused_dense_passes_in_sub_blocks_match_numpy(d, dtype, rows):
+    # the fused passes' dense sub-blocks hold 4 KB of rows (25, 4 or 1 at
+    # these widths, twice as many float32 rows), with a remainder at each
+    # block's end (1003 rows in one block, 3001 in five): the values are
+    # NumPy's whatever the size
+    from skbnorm.objectives._design import Design
+    from skbnorm.objectives._rows import sub_rows
+
+    for n in (1003, 3001):
+        rng = np.random.RandomState(d + n)
+        X = rng.standard_normal((n, d)).astype(dtype)
+        assert sub_rows(X) == rows
+        X64 = X.astype(np.float64)
+        xbar = rng.standard_normal(d) * 0.1
+        Xc = X64 - xbar
+        des = Design(X, xbar)
+        w = rng.standard_normal(d) / np.sqrt(d)
+        y = np.where(rng.rand(n) < 0.5, -1.0, 1.0)
+        s = rng.uniform(0.5, 2.0, n)
+        s /= s.sum()
+        code = LOSS_CODES["softplus"]
+        grad = np.empty(d)
+        f, gb = des.value_grad(code, y, s, 0.0, w, 0.2, grad)
+        val, d1, d2 = loss_value_derivs("softplus", Xc @ w + 0.2, y)
+        np.testing.assert_allclose(f, s @ val, rtol=1e-12)
+        np.testing.assert_allclose(grad, Xc.T @ (s * d1), rtol=1e-10,
+                                   atol=1e-14)
+        # the loss and both backward products of bn (margins given) and of
+        # wn (margins formed in the same pass)
+        t = Xc @ w
+        r, r2 = np.empty(n), np.empty(n)
+        G, Sw = np.empty(d), np.empty(d)
+        sums = des.loss_rmatvec2(code, t, 1.5, 0.2, y, s, r, r2, G, Sw)
+        val, d1, d2 = loss_value_derivs("softplus", 1.5 * t + 0.2, y)
+        np.testing.assert_allclose(sums[0], s @ val, rtol=1e-12)
+        np.testing.assert_allclose(r2, s * d2, rtol=1e-13)
+        np.testing.assert_allclose(G, Xc.T @ (s * d1), rtol=1e-10,
+                                   atol=1e-14)
+        np.testing.assert_allclose(Sw, Xc.T @ (s * t), rtol=1e-10,
+                                   atol=1e-14)
+        t2 = np.empty(n)
+        des.loss_rmatvec2(code, t2, 1.5, 0.2, y, s, r, np.empty(0), G, None,
+                          w=w)
+        np.testing.assert_allclose(t2, t, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(G, Xc.T @ (s * d1), rtol=1e-10,
+                                   atol=1e-14)
 
 
 @pytest.mark.parametrize("shape", [(10, 4), (3001, 41)])
