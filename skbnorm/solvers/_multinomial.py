@@ -50,6 +50,7 @@ import math
 
 import numpy as np
 
+from ..objectives._design import column_sums
 from ..objectives._softmax import (
     add_blocks,
     class_grams,
@@ -375,7 +376,7 @@ class MultinomialSolver:
         R = residuals(self.P, p.y, p.s)
         G = p.design.rmatmat(R, np.empty_like(self.W))
         G += p.alpha * self.W
-        gb = R.sum(axis=0) if p.fit_intercept else np.zeros(p.K)
+        gb = column_sums(R) if p.fit_intercept else np.zeros(p.K)
         f = self.f_data + 0.5 * p.alpha * float(np.sum(self.W * self.W))
         if not np.isfinite(f):
             return Status.DIVERGED
@@ -459,7 +460,7 @@ class MultinomialSolver:
         R = hessian_residuals(self.P, TV + vb, p.s)
         HV = p.design.rmatmat(R, np.empty_like(V))
         HV += p.alpha * V
-        hb = R.sum(axis=0) if p.fit_intercept else np.zeros(p.K)
+        hb = column_sums(R) if p.fit_intercept else np.zeros(p.K)
         return HV, hb, TV
 
     def _newton_cg(self, target, rtol):
