@@ -61,8 +61,9 @@ def _n_rows(X):
     return lambda X: X.indptr.shape[0] - 1
 
 
-#: bytes of dense rows per sub-block of the fused value-and-gradient pass
-#: (:func:`~skbnorm.objectives._design._value_grad`): a sub-block stays in L1
+#: bytes of dense rows per sub-block of the fused passes (the value and
+#: gradient, :func:`~skbnorm.objectives._design._value_grad`, and the loss with
+#: its backward products, ``_loss_rmatvec2``): a sub-block stays in L1
 #: between its margins and its backward product. Four rows at 123 columns
 #: (a9a dense) and one row at 400 (3.9 and 3.2 KB): 2.0 against 2.4 ms a
 #: pass on dense a9a with four rows against one, 16-18 against 21-23 ms on
@@ -132,7 +133,7 @@ def dense_rows_dot(X, lo, hi, w, shift, out):
     fused passes' margins). A version that summed four rows at a time, to
     share the reads of ``w``, measured 10.6 against 12.2 ms on dense
     100000 x 400 on an earlier machine, but on this one (AVX-512) it does
-    not vectorise: 3.73 against 1.15 ms on dense a9a, 21.8 against 10.2 ms
+    not vectorise: 3.73 against 0.92 ms on dense a9a, 21.8 against 11.8 ms
     on dense 100000 x 400, one thread (NumPy's ``X @ w`` 1.37 and 11.2 ms).
     """
     for i in range(lo, hi):
