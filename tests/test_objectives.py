@@ -174,8 +174,7 @@ def test_objective_property_finite_and_consistent(X, coef, b, loss, labels):
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_design_passes_match_numpy(shape, dtype, n_threads):
     # the matvec and the column squares against NumPy; 3001 x 41 runs in 5
-    # blocks, shared
-    # between two threads when there are two
+    # blocks, shared between two threads when there are two
     from skbnorm import _threads
 
     before = _threads.get_num_threads()

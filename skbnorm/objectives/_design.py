@@ -495,11 +495,17 @@ class Design:
                    self._matmat_work(W.shape[0]))
         return out
 
-    def rmatmat(self, R, out):
-        """``out <- R^T X_c`` (``K x n_features``) for ``R`` of shape ``(n, K)``."""
+    def rmatmat(self, R, out, sums=None):
+        """``out <- R^T X_c`` (``K x n_features``) for ``R`` of shape ``(n, K)``.
+
+        ``sums``: :func:`column_sums` of ``R`` when the caller has them (the
+        multinomial solver needs them for the intercepts' gradient too).
+        """
         if self._blas_products():
             np.matmul(R.T, self.X, out=out)
-            out -= np.outer(column_sums(R), self.xbar)
+            if sums is None:
+                sums = column_sums(R)
+            out -= np.outer(sums, self.xbar)
             return out
         K = R.shape[1]
         d = self.shape[1]

@@ -374,9 +374,10 @@ class MultinomialSolver:
             self.f_data, _ = softmax_pass(self.Z, self.b, p.y, p.s, self.P)
         self.reuse = False
         R = residuals(self.P, p.y, p.s)
-        G = p.design.rmatmat(R, np.empty_like(self.W))
+        sums = column_sums(R)
+        G = p.design.rmatmat(R, np.empty_like(self.W), sums)
         G += p.alpha * self.W
-        gb = column_sums(R) if p.fit_intercept else np.zeros(p.K)
+        gb = sums if p.fit_intercept else np.zeros(p.K)
         f = self.f_data + 0.5 * p.alpha * float(np.sum(self.W * self.W))
         if not np.isfinite(f):
             return Status.DIVERGED
@@ -458,9 +459,10 @@ class MultinomialSolver:
         p = self.problem
         TV = p.margins(V)
         R = hessian_residuals(self.P, TV + vb, p.s)
-        HV = p.design.rmatmat(R, np.empty_like(V))
+        sums = column_sums(R)
+        HV = p.design.rmatmat(R, np.empty_like(V), sums)
         HV += p.alpha * V
-        hb = column_sums(R) if p.fit_intercept else np.zeros(p.K)
+        hb = sums if p.fit_intercept else np.zeros(p.K)
         return HV, hb, TV
 
     def _newton_cg(self, target, rtol):
