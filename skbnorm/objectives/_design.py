@@ -499,7 +499,9 @@ class Design:
         """``out <- R^T X_c`` (``K x n_features``) for ``R`` of shape ``(n, K)``.
 
         ``sums``: :func:`column_sums` of ``R`` when the caller has them (the
-        multinomial solver needs them for the intercepts' gradient too).
+        multinomial solver needs them for the intercepts' gradient too). Only
+        the BLAS path reads them: the compiled pass adds up ``R``'s columns
+        as it reads its rows, at no extra pass.
         """
         if self._blas_products():
             np.matmul(R.T, self.X, out=out)
